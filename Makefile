@@ -1,0 +1,117 @@
+# The hypervisor: one entry point.
+#   make              build everything (kernel ELF, UEFI loader, ESP, GRUB ISO)
+#   make run          boot on the best machine here (QEMU+KVM with nested VMX, else Bochs)
+#   make run-uefi     boot the UEFI path under QEMU+OVMF (TCG: no VMX)
+#   make test         install what is missing, then every test
+#   make format-check / make format / make clean
+
+BUILD	?= build
+CC	:= gcc
+LD	:= ld
+NASM	:= nasm
+PYTHON	?= python3
+
+# Kernel command line and modules baked into the default images.
+CMDLINE	?= loglevel=info
+MODULES	?=
+
+INCLUDES := -Ikernel/include -Iarch/x86_64/include -Idrivers -Iboot
+KCFLAGS	:= -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie -mno-red-zone \
+	   -mgeneral-regs-only -mcmodel=small -fno-stack-protector \
+	   -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
+	   -Wall -Wextra -Werror -Wno-unused-parameter -MMD -MP $(INCLUDES)
+NASMFLAGS := -f elf64 -Werror
+LDFLAGS	:= -nostdlib -static -no-pie -z max-page-size=0x1000 -z noexecstack \
+	   --no-warn-rwx-segments -T linker.ld
+
+KERNEL_C := $(wildcard boot/multiboot2/*.c kernel/*.c kernel/*/*.c \
+	      arch/x86_64/*.c arch/x86_64/vmx/*.c drivers/*/*.c)
+KERNEL_ASM := $(wildcard arch/x86_64/*.asm)
+KERNEL_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(KERNEL_C)) \
+	       $(patsubst %.asm,$(BUILD)/obj/%.o,$(KERNEL_ASM))
+
+KERNEL	:= $(BUILD)/hv.elf
+EFI	:= $(BUILD)/efi/BOOTX64.EFI
+ISO	:= $(BUILD)/hv.iso
+ESP	:= $(BUILD)/esp
+
+.PHONY: all kernel efi iso esp deps run run-bochs run-qemu-kvm run-uefi test unit-test \
+	system-test format format-check clean
+.DELETE_ON_ERROR:
+
+all: kernel efi iso esp
+
+kernel: $(KERNEL)
+efi: $(EFI)
+iso: $(ISO)
+esp: $(ESP)/EFI/BOOT/BOOTX64.EFI
+
+deps:
+	@sh tools/install-deps.sh
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(KCFLAGS) -c $< -o $@
+
+$(BUILD)/obj/%.o: %.asm
+	@mkdir -p $(dir $@)
+	$(NASM) $(NASMFLAGS) $< -o $@
+
+# Two link passes: the second carries the symbol table of the first. The
+# table sits after all code, so code addresses must not move; checked below.
+$(BUILD)/ksyms0.o: tools/gen-ksyms.py
+	@mkdir -p $(BUILD)
+	: > $(BUILD)/ksyms0.nm
+	$(PYTHON) tools/gen-ksyms.py $(BUILD)/ksyms0.nm $(BUILD)/ksyms0.S
+	$(CC) -c $(BUILD)/ksyms0.S -o $@
+
+$(KERNEL): $(KERNEL_OBJS) $(BUILD)/ksyms0.o linker.ld tools/gen-ksyms.py
+	$(LD) $(LDFLAGS) -o $@.pass1 $(KERNEL_OBJS) $(BUILD)/ksyms0.o
+	nm -n --defined-only $@.pass1 > $(BUILD)/ksyms.nm
+	$(PYTHON) tools/gen-ksyms.py $(BUILD)/ksyms.nm $(BUILD)/ksyms.S
+	$(CC) -c $(BUILD)/ksyms.S -o $(BUILD)/ksyms.o
+	$(LD) $(LDFLAGS) -o $@ $(KERNEL_OBJS) $(BUILD)/ksyms.o
+	nm -n --defined-only $@ | grep -i ' t ' > $(BUILD)/ksyms.check
+	grep -i ' t ' $(BUILD)/ksyms.nm | cmp -s - $(BUILD)/ksyms.check || \
+		{ echo "error: code moved between link passes" >&2; exit 1; }
+
+$(EFI): $(wildcard boot/efi/*.c boot/efi/*.h boot/efi/Makefile) kernel/mm/memmap.c boot/boot_info.h
+	$(MAKE) -C boot/efi BUILD=$(abspath $(BUILD)/efi)
+
+$(ISO): $(KERNEL) tools/mkiso.sh
+	sh tools/mkiso.sh $@ $(KERNEL) "$(CMDLINE)" $(MODULES)
+
+$(ESP)/EFI/BOOT/BOOTX64.EFI: $(KERNEL) $(EFI) tools/mkesp.sh
+	sh tools/mkesp.sh --image $(BUILD)/esp.img $(ESP) $(EFI) $(KERNEL) "$(CMDLINE)" $(MODULES)
+
+run: deps all
+	$(PYTHON) tools/hvrun.py auto --iso $(ISO) --esp $(ESP)
+
+run-bochs: deps all
+	$(PYTHON) tools/hvrun.py bochs --iso $(ISO)
+
+run-uefi: deps all
+	$(PYTHON) tools/hvrun.py qemu --esp $(ESP)
+
+test: deps
+	$(MAKE) unit-test
+	$(MAKE) all
+	$(MAKE) system-test
+
+unit-test:
+	$(MAKE) -C tests/unit BUILD=$(abspath $(BUILD)/unit) test
+
+system-test: all
+	$(PYTHON) tests/system/run.py --build $(BUILD)
+
+FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+format:
+	clang-format -i $(FORMAT_FILES)
+
+format-check:
+	@clang-format --dry-run --Werror $(FORMAT_FILES) && echo "format-check: clean"
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,213 @@
+/*
+ * kernel_main: the shared path after either loader's hand-off. Memory, own
+ * page tables, ACPI, LAPIC and timer, the other CPUs, then VMX everywhere.
+ */
+#include <acpi/acpi.h>
+#include <asm/cpu.h>
+#include <asm/lapic.h>
+#include <asm/paging.h>
+#include <asm/percpu.h>
+#include <asm/smp.h>
+#include <asm/spinlock.h>
+#include <asm/vmx.h>
+#include <hv/errno.h>
+#include <hv/kernel.h>
+#include <hv/log.h>
+#include <hv/string.h>
+#include <uart/uart.h>
+
+#define HV_VERSION "0.1"
+
+struct boot_info boot_info;
+struct frame_alloc frames;
+static spinlock_t frames_lock;
+static struct acpi_info acpi;
+static volatile int vmx_errors;
+
+void *page_alloc_zeroed(u64 size, u64 align, u64 limit)
+{
+	u64 pa;
+
+	spin_lock(&frames_lock);
+	pa = frame_alloc(&frames, size, align, limit);
+	spin_unlock(&frames_lock);
+	if (!pa)
+		panic("out of memory allocating %llu bytes", (unsigned long long)size);
+	return memset((void *)(uintptr_t)pa, 0, ALIGN_UP(size, PAGE_SIZE));
+}
+
+bool cmdline_get(const char *cmdline, const char *key, char *buf, size_t len)
+{
+	size_t klen = strlen(key);
+
+	for (const char *p = cmdline; *p;) {
+		while (*p == ' ')
+			p++;
+		const char *end = p;
+		while (*end && *end != ' ')
+			end++;
+		if (!strncmp(p, key, klen) && (p[klen] == '=' || p + klen == end)) {
+			const char *v = p[klen] == '=' ? p + klen + 1 : end;
+			size_t n = MIN((size_t)(end - v), len - 1);
+			memcpy(buf, v, n);
+			buf[n] = '\0';
+			return true;
+		}
+		p = end;
+	}
+	return false;
+}
+
+static void set_log_level(void)
+{
+	static const char *const names[] = { "err", "warn", "info", "debug" };
+	char v[16];
+
+	if (!cmdline_get(boot_info.cmdline, "loglevel", v, sizeof(v)))
+		return;
+	for (u32 i = 0; i < ARRAY_SIZE(names); i++)
+		if (!strcmp(v, names[i])) {
+			log_set_level(i);
+			return;
+		}
+	pr_warn("cmdline: unknown loglevel '%s' (err, warn, info, debug); keeping info", v);
+}
+
+static void reserve(u64 base, u64 size, const char *what)
+{
+	if (frame_reserve(&frames, base, size))
+		panic("mem: cannot reserve %s at 0x%llx: extent table full", what,
+		      (unsigned long long)base);
+}
+
+/* Print the map, build the allocator and take out everything in use. */
+static void memory_init(void)
+{
+	const struct memmap *m = &boot_info.mem;
+	u64 kstart = (u64)(uintptr_t)__kernel_start, kend = (u64)(uintptr_t)__kernel_end;
+
+	for (u32 i = 0; i < m->nr; i++)
+		pr_info("mem: [0x%012llx-0x%012llx] %-8s %llu KiB", (unsigned long long)m->r[i].base,
+			(unsigned long long)(m->r[i].base + m->r[i].size - 1),
+			memmap_type_name(m->r[i].type), (unsigned long long)(m->r[i].size / KiB));
+	if (frame_alloc_init(&frames, m))
+		panic("mem: memory map has more usable ranges than the allocator holds");
+	reserve(kstart, kend - kstart, "the hypervisor image");
+	for (u32 i = 0; i < boot_info.nr_modules; i++)
+		reserve(boot_info.modules[i].base, boot_info.modules[i].size, "a module");
+	pr_info("mem: usable %llu KiB, acpi %llu KiB, reserved %llu KiB, mmio %llu KiB",
+		(unsigned long long)(memmap_total(m, MEM_USABLE) / KiB),
+		(unsigned long long)(memmap_total(m, MEM_ACPI) / KiB),
+		(unsigned long long)(memmap_total(m, MEM_RESERVED) / KiB),
+		(unsigned long long)(memmap_total(m, MEM_MMIO) / KiB));
+	pr_info("mem: image 0x%llx-0x%llx (%llu KiB), %u modules, %llu KiB free",
+		(unsigned long long)kstart, (unsigned long long)kend,
+		(unsigned long long)((kend - kstart) / KiB), boot_info.nr_modules,
+		(unsigned long long)(frame_free_bytes(&frames) / KiB));
+	for (u32 i = 0; i < boot_info.nr_modules; i++)
+		pr_info("mem: module '%s' at 0x%llx, %llu bytes", boot_info.modules[i].name,
+			(unsigned long long)boot_info.modules[i].base,
+			(unsigned long long)boot_info.modules[i].size);
+}
+
+static const void *phys_map(void *ctx, u64 phys, u64 len)
+{
+	/* Everything below the top of the identity map is reachable. */
+	if (phys == 0 || phys + len < phys)
+		return NULL;
+	return (const void *)(uintptr_t)phys;
+}
+
+static void acpi_init(void)
+{
+	struct acpi_mem mem = { phys_map, NULL };
+	u64 rsdp = boot_info.rsdp;
+
+	if (!rsdp)
+		rsdp = acpi_find_rsdp_legacy(&mem);
+	if (!rsdp || acpi_parse(&acpi, rsdp, &mem) || acpi.nr_cpus == 0) {
+		pr_warn("acpi: no usable MADT; running on the boot CPU only");
+		acpi.nr_cpus = 0;
+		return;
+	}
+	pr_info("acpi: RSDP 0x%llx rev %u (%s), %s 0x%llx, MADT lists %u CPUs, %u IOAPICs",
+		(unsigned long long)rsdp, acpi.rsdp_revision, acpi.oem_id,
+		acpi.root_is_xsdt ? "XSDT" : "RSDT", (unsigned long long)acpi.root_phys,
+		acpi.nr_cpus, acpi.nr_ioapics);
+}
+
+/* A deliberate fault for the tests of the fault dump (selftest=fault). */
+static __attribute__((noinline)) void selftest_trigger_fault(void)
+{
+	u64 *volatile target = (u64 *)(uintptr_t)0x8; /* in the unmapped page 0 */
+
+	pr_info("selftest: writing to the unmapped page 0");
+	*target = 0xdead;
+}
+
+static void selftests(void)
+{
+	char v[16];
+
+	if (!cmdline_get(boot_info.cmdline, "selftest", v, sizeof(v)))
+		return;
+	if (!strcmp(v, "fault"))
+		selftest_trigger_fault();
+	else
+		pr_warn("cmdline: unknown selftest '%s' (known: fault)", v);
+}
+
+static void vmx_enable_here(void *unused)
+{
+	if (vmx_cpu_enable())
+		__atomic_add_fetch(&vmx_errors, 1, __ATOMIC_SEQ_CST);
+}
+
+/* VMXON on every online CPU; true when all of them are in VMX root. */
+static bool vmx_init_all(void)
+{
+	u32 in_root = 0;
+
+	if (vmx_probe())
+		return false;
+	vmx_enable_here(NULL);
+	smp_call_all(vmx_enable_here, NULL);
+	for (u32 i = 0; i < nr_cpus; i++)
+		if (cpus[i] && cpus[i]->state == CPU_VMX_ROOT)
+			in_root++;
+	pr_info("vmx: %u of %u CPUs in VMX root operation", in_root, nr_cpus);
+	return vmx_errors == 0 && in_root == nr_cpus;
+}
+
+static void check_boot_info(const struct boot_info *bi)
+{
+	if (bi->magic != BOOT_INFO_MAGIC || bi->version != BOOT_INFO_VERSION)
+		panic("boot: bad boot_info (magic 0x%llx, version %u): loader and image disagree",
+		      (unsigned long long)bi->magic, bi->version);
+	memcpy(&boot_info, bi, sizeof(boot_info));
+	boot_info.cmdline[BOOT_CMDLINE_MAX - 1] = '\0';
+	boot_info.nr_modules = MIN(boot_info.nr_modules, BOOT_MODULES_MAX);
+}
+
+__noreturn void kernel_main(const struct boot_info *bi)
+{
+	uart_init(UART_COM1);
+	smp_init_bsp();
+	pr_info("hv " HV_VERSION ": microhypervisor starting");
+	check_boot_info(bi);
+	set_log_level();
+	pr_info("boot: loader '%s', command line '%s'", boot_info.loader_name, boot_info.cmdline);
+	memory_init();
+	paging_init();
+	acpi_init();
+	lapic_init();
+	timer_calibrate();
+	smp_boot(&acpi);
+	selftests();
+	if (vmx_init_all())
+		pr_info("hv: ready: %u CPUs in VMX root, nothing to run yet", nr_cpus);
+	else
+		pr_err("hv: halted: VMX could not be enabled on every CPU (see above)");
+	for (;;)
+		halt();
+}

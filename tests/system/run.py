@@ -1,0 +1,226 @@
+#!/usr/bin/env python3
+"""System tests: boot the real images under Bochs (VT-x) and QEMU+OVMF (UEFI).
+
+Each case builds its image with the command line it needs, boots it through
+tools/hvrun.py, reads the serial console, asserts, and stops the emulator
+itself. A failure prints the last 50 console lines and where the logs are.
+
+    tests/system/run.py [--build build] [-k NAME] [--list]
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import hvrun  # noqa: E402
+
+BOOT_TIMEOUT = 120  # seconds of wall time for one boot to reach its verdict
+
+
+class Failure(Exception):
+    pass
+
+
+class Case:
+    """Context for one test: builds images, boots, checks the console."""
+
+    def __init__(self, name, build):
+        self.name = name
+        self.dir = os.path.join(build, "systest", name)
+        self.build = build
+        self.machine = None
+        os.makedirs(self.dir, exist_ok=True)
+
+    def iso(self, cmdline):
+        path = os.path.join(self.dir, "hv.iso")
+        subprocess.run(["sh", os.path.join(ROOT, "tools/mkiso.sh"), path,
+                        os.path.join(self.build, "hv.elf"), cmdline], check=True)
+        return path
+
+    def esp(self, cmdline):
+        path = os.path.join(self.dir, "esp")
+        subprocess.run(["sh", os.path.join(ROOT, "tools/mkesp.sh"), path,
+                        os.path.join(self.build, "efi/BOOTX64.EFI"),
+                        os.path.join(self.build, "hv.elf"), cmdline], check=True)
+        return path
+
+    def bochs(self, cmdline, **kw):
+        self.machine = hvrun.boot_bochs(self.dir, self.iso(cmdline), **kw)
+        return self.machine
+
+    def qemu(self, cmdline, **kw):
+        self.machine = hvrun.boot_qemu(self.dir, self.esp(cmdline), **kw)
+        return self.machine
+
+    def expect(self, pattern, timeout=BOOT_TIMEOUT):
+        m = self.machine.wait_for(pattern, timeout)
+        if not m:
+            raise Failure(f"console never showed /{pattern}/ (waited up to {timeout} s)")
+        return m
+
+    def text(self):
+        return "\n".join(self.machine.lines())
+
+    def expect_absent(self, pattern):
+        m = re.search(pattern, self.text(), re.M)
+        if m:
+            raise Failure(f"console shows /{pattern}/: {m.group(0)!r}")
+
+    def check(self, cond, what):
+        if not cond:
+            raise Failure(what)
+
+
+# --- shared checks -----------------------------------------------------------
+
+def check_memory(c, ram_mib):
+    """The printed map is normalised, sums to the printed totals, and its
+    usable total fits the RAM the emulator was given."""
+    text = c.text()
+    regions = [(int(a, 16), int(b, 16), t, int(k)) for a, b, t, k in re.findall(
+        r"mem: \[0x([0-9a-f]+)-0x([0-9a-f]+)\] (\w+) +(\d+) KiB", text)]
+    c.check(regions, "no memory map printed")
+    for (a0, b0, _, _), (a1, _, _, _) in zip(regions, regions[1:]):
+        c.check(a1 > b0, f"map not sorted/disjoint at 0x{a0:x}-0x{b0:x}, 0x{a1:x}")
+    for a, b, t, k in regions:
+        c.check((b - a + 1) // 1024 == k, f"region 0x{a:x}-0x{b:x}: size {k} KiB is wrong")
+    m = re.search(r"mem: usable (\d+) KiB", text)
+    c.check(m, "no memory totals printed")
+    usable = int(m.group(1))
+    c.check(usable == sum(k for _, _, t, k in regions if t == "usable"),
+            f"usable total {usable} KiB is not the sum of the usable regions")
+    c.check(0.80 * ram_mib * 1024 <= usable <= ram_mib * 1024,
+            f"usable {usable} KiB does not fit {ram_mib} MiB of RAM")
+    img = re.search(r"mem: image 0x[0-9a-f]+-0x[0-9a-f]+ \((\d+) KiB\), \d+ modules, (\d+) KiB free",
+                    text)
+    c.check(img, "no allocator summary printed")
+    c.check(int(img.group(2)) <= usable - int(img.group(1)),
+            "free memory does not exclude the hypervisor image")
+
+
+def check_all_cpus_up(c, n):
+    c.expect(rf"smp: {n} of {n} enabled CPUs online")
+    for cpu in range(1, n):
+        c.check(re.search(rf"^\[cpu{cpu}\] I smp: CPU {cpu} online, APIC ID \d+$", c.text(), re.M),
+                f"CPU {cpu} did not report in with its APIC ID")
+
+
+# --- the cases ---------------------------------------------------------------
+
+def test_bochs_vmx_root(c):
+    """Multiboot2 under Bochs, Haswell, 4 CPUs: all up and in VMX root."""
+    c.bochs("loglevel=debug", cpus=4, megs=512)
+    c.expect(r"hv: (ready|halted)[^\n]*\n")
+    c.expect(r"boot: loader 'GRUB")
+    check_all_cpus_up(c, 4)
+    feat = c.expect(r"vmx: VMCS revision 0x[0-9a-f]+, features: (.*)$").group(1).split()
+    for f in ("ept", "unrestricted-guest", "vpid"):
+        c.check(f in feat, f"feature line lacks {f}: {feat}")
+    for cpu in range(4):
+        c.check(re.search(rf"^\[cpu{cpu}\] I vmx: CPU {cpu} in VMX root operation", c.text(), re.M),
+                f"CPU {cpu} did not report VMX root")
+    c.expect(r"vmx: 4 of 4 CPUs in VMX root operation")
+    c.expect(r"hv: ready: 4 CPUs in VMX root")
+    check_memory(c, 512)
+    c.expect_absent(r" [EW] ")
+
+
+def test_bochs_fault_dump(c):
+    """selftest=fault: the dump names vector, CR2, the function, and parks all CPUs."""
+    c.bochs("selftest=fault", cpus=2, megs=256)
+    c.expect(r"hypervisor halted: [^\n]*\n")
+    c.expect(r"hypervisor halted: all 2 CPUs parked")
+    c.expect(r"FATAL: #PF page fault in the hypervisor on CPU 0")
+    c.expect(r"vector 14, error code 0x2")
+    c.expect(r"CR2 0000000000000008")
+    c.expect(r"RIP [0-9a-f]{16} <selftest_trigger_fault\+0x[0-9a-f]+>")
+    c.expect(r"#0 +[0-9a-f]{16} selftest_trigger_fault\+")
+    c.expect(r"#\d +[0-9a-f]{16} kernel_main\+")
+    c.expect_absent(r"hv: ready")
+
+
+def test_bochs_no_unrestricted_guest(c):
+    """A VMX CPU without unrestricted guest (Lynnfield) gets the named error."""
+    c.bochs("loglevel=debug", cpus=1, megs=256, model="corei5_lynnfield_750")
+    c.expect(r"hv: (ready|halted)[^\n]*\n")
+    c.expect(r"vmx: required VMX feature missing: unrestricted guest")
+    c.expect(r"hv: halted: VMX could not be enabled")
+    c.expect_absent(r"hv: ready")
+
+
+def test_bochs_no_ept(c):
+    """A VMX CPU without EPT (Penryn) gets the named error."""
+    c.bochs("loglevel=debug", cpus=1, megs=256, model="core2_penryn_t9600")
+    c.expect(r"hv: (ready|halted)[^\n]*\n")
+    c.expect(r"vmx: required VMX feature missing: (secondary|EPT)")
+    c.expect_absent(r"hv: ready")
+
+
+def test_qemu_uefi_no_vmx(c):
+    """UEFI path under QEMU+OVMF (TCG), 4 CPUs: all up, memory, the no-VMX message."""
+    c.qemu("", cpus=4, mem=256)
+    c.expect(r"hv: (ready|halted)[^\n]*\n")
+    c.expect(r"boot: loader 'uefi'")
+    check_all_cpus_up(c, 4)
+    check_memory(c, 256)
+    c.expect(r"vmx: VT-x is not available: CPUID\.1:ECX\.VMX\[bit 5\] is 0")
+    c.expect(r"hv: halted: VMX could not be enabled")
+    c.expect_absent(r"FATAL")
+
+
+CASES = [test_bochs_vmx_root, test_bochs_fault_dump, test_bochs_no_unrestricted_guest,
+         test_bochs_no_ept, test_qemu_uefi_no_vmx]
+
+
+def run_case(fn, build):
+    name = fn.__name__[len("test_"):]
+    c = Case(name, build)
+    t0 = time.monotonic()
+    try:
+        fn(c)
+        ok, why = True, ""
+    except Failure as e:
+        ok, why = False, str(e)
+    except subprocess.CalledProcessError as e:
+        ok, why = False, f"building the image failed: {e}"
+    finally:
+        if c.machine:
+            c.machine.stop()
+    dt = time.monotonic() - t0
+    print(f"{'PASS' if ok else 'FAIL'} {name} ({dt:.1f} s)", flush=True)
+    if not ok:
+        print(f"  {why}")
+        lines = c.machine.lines()[-50:] if c.machine else []
+        print(f"  last {len(lines)} console lines:")
+        for line in lines:
+            print("  | " + line)
+        print(f"  logs: {c.dir} (serial.log, bochs.log, emulator.out)")
+    return ok
+
+
+def main():
+    ap = argparse.ArgumentParser(description="Boot the real images and check them.")
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("-k", dest="pattern", help="run only cases whose name contains this")
+    ap.add_argument("--list", action="store_true")
+    args = ap.parse_args()
+    cases = [f for f in CASES if not args.pattern or args.pattern in f.__name__]
+    if args.list:
+        for f in cases:
+            print(f.__name__[5:], "-", f.__doc__)
+        return 0
+    if not cases:
+        print("no system test matches", file=sys.stderr)
+        return 1
+    results = [run_case(f, os.path.abspath(args.build)) for f in cases]
+    passed = sum(results)
+    print(f"system: {passed} passed, {len(results) - passed} failed")
+    return 0 if passed == len(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

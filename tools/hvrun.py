@@ -1,0 +1,275 @@
+#!/usr/bin/env python3
+"""Boot the hypervisor under an emulator and connect its serial console.
+
+    hvrun.py bochs --iso build/hv.iso [--cpus 4] [--model corei7_haswell_4770]
+    hvrun.py qemu  --esp build/esp   [--cpus 4] [--mem 256] [--kvm]
+    hvrun.py auto  --iso ISO --esp DIR   (QEMU+KVM when the host offers VMX, else Bochs)
+
+Interactive use (make run): the console is on the terminal; Ctrl-C stops the
+emulator. The system tests import this module and drive Machine directly.
+
+The console is a pseudo-terminal the emulator opens as its serial port, so no
+socket is involved. Bochs' display (RFB/VNC) listens on TCP: Bochs runs in a
+private network namespace made for it, so that listener is reachable by no
+one.
+"""
+import argparse
+import os
+import pty
+import re
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import termios
+import threading
+import time
+import tty
+
+OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
+OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
+BOCHS_BIOS = "/usr/share/bochs/BIOS-bochs-latest"
+BOCHS_VGA = "/usr/share/vgabios/vgabios.bin"
+
+
+def host_has_vmx():
+    """True when KVM can run our image: /dev/kvm usable and the CPU flag vmx."""
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        return False
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return "vmx" in line.split()
+    except OSError:
+        pass
+    return False
+
+
+def netns_prefix():
+    """A command prefix running the emulator in a new, empty network namespace."""
+    if not shutil.which("unshare"):
+        return None
+    for prefix in (["unshare", "--net", "--"],
+                   ["unshare", "--user", "--map-root-user", "--net", "--"]):
+        if subprocess.run(prefix + ["true"], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL).returncode == 0:
+            return prefix
+    return None
+
+
+class Machine:
+    """One emulator run with its console on a pty; output kept line by line."""
+
+    def __init__(self, workdir, echo=False):
+        self.workdir = workdir
+        self.echo = echo
+        self.proc = None
+        self.master = None
+        self.slave = None
+        self.text = ""
+        self.cond = threading.Condition()
+        self.reader = None
+        self.serial_log = open(os.path.join(workdir, "serial.log"), "w")
+
+    # --- emulator command lines -------------------------------------------
+    def bochs_cmd(self, iso, cpus, model, megs, ips, slave):
+        rc = os.path.join(self.workdir, "bochsrc")
+        with open(rc, "w") as f:
+            f.write(f"""megs: {megs}
+romimage: file={BOCHS_BIOS}, options=fastboot
+vgaromimage: file={BOCHS_VGA}
+display_library: rfb, options="timeout=0"
+ata0-master: type=cdrom, path={os.path.abspath(iso)}, status=inserted
+boot: cdrom
+cpu: model={model}, count={cpus}, ips={ips}, reset_on_triple_fault=0
+clock: sync=none, time0=local
+com1: enabled=1, mode=term, dev={slave}
+speaker: enabled=0
+log: {os.path.join(self.workdir, 'bochs.log')}
+""")
+        cont = os.path.join(self.workdir, "bochs.cont")
+        with open(cont, "w") as f:
+            f.write("c\n")  # this Bochs build has its debugger on: continue
+        prefix = netns_prefix()
+        if prefix is None:
+            print("hvrun: warning: cannot make a network namespace; Bochs' VNC "
+                  "display will listen on port 5900", file=sys.stderr)
+            prefix = []
+        return prefix + ["bochs-bin", "-q", "-f", rc, "-rc", cont]
+
+    def qemu_cmd(self, esp, cpus, mem, kvm, slave, extra):
+        vars_copy = os.path.join(self.workdir, "OVMF_VARS.fd")
+        shutil.copyfile(OVMF_VARS, vars_copy)
+        cmd = ["qemu-system-x86_64", "-machine", "q35", "-smp", str(cpus),
+               "-m", str(mem), "-display", "none", "-monitor", "none",
+               "-no-reboot", "-serial", slave,
+               "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
+               "-drive", f"if=pflash,format=raw,readonly=on,file={OVMF_CODE}",
+               "-drive", f"if=pflash,format=raw,file={vars_copy}",
+               "-drive", f"format=raw,file=fat:rw:{os.path.abspath(esp)}",
+               "-nic", "none"]
+        cmd += ["-enable-kvm", "-cpu", "host,+vmx"] if kvm else ["-cpu", "max"]
+        return cmd + list(extra)
+
+    # --- running -----------------------------------------------------------
+    def start(self, cmd):
+        # The slave stays open here too: with no slave open, reads on the
+        # master fail (EIO) until the emulator opens its end.
+        self.master, self.slave = self._pty
+        with open(os.path.join(self.workdir, "command"), "w") as f:
+            f.write(" ".join(cmd) + "\n")
+        self.proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL,
+            stdout=open(os.path.join(self.workdir, "emulator.out"), "w"),
+            stderr=subprocess.STDOUT, start_new_session=True, cwd=self.workdir)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def open_pty(self):
+        """Create the console pty; returns the slave's path for the emulator."""
+        master, slave = pty.openpty()
+        tty.setraw(slave)
+        self._pty = (master, slave)
+        return os.ttyname(slave)
+
+    def _read(self):
+        while True:
+            try:
+                r, _, _ = select.select([self.master], [], [], 0.2)
+                if not r:
+                    if self.proc.poll() is not None:
+                        break
+                    continue
+                data = os.read(self.master, 4096)
+            except OSError:
+                break
+            if not data:
+                break
+            s = data.decode("utf-8", "replace").replace("\r", "")
+            self.serial_log.write(s)
+            self.serial_log.flush()
+            if self.echo:
+                sys.stdout.write(s)
+                sys.stdout.flush()
+            with self.cond:
+                self.text += s
+                self.cond.notify_all()
+        with self.cond:
+            self.cond.notify_all()
+
+    def write(self, s):
+        os.write(self.master, s.encode() if isinstance(s, str) else s)
+
+    def wait_for(self, pattern, timeout, start=0):
+        """Wait until regex pattern matches the console output after offset
+        start; returns the match, or None on timeout or emulator exit."""
+        rx = re.compile(pattern, re.M)
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                m = rx.search(self.text, start)
+                if m:
+                    return m
+                left = deadline - time.monotonic()
+                if left <= 0 or (self.proc.poll() is not None and
+                                 not self.reader.is_alive()):
+                    return None
+                self.cond.wait(min(left, 0.5))
+
+    def lines(self):
+        with self.cond:
+            return self.text.splitlines()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(timeout=3)
+            except (subprocess.TimeoutExpired, ProcessLookupError):
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                self.proc.wait()
+        if self.reader:
+            self.reader.join(timeout=2)
+        for fd in (self.master, self.slave):
+            if fd is not None:
+                os.close(fd)
+        self.master = self.slave = None
+        self.serial_log.close()
+
+
+def boot_bochs(workdir, iso, cpus=4, model="corei7_haswell_4770", megs=512,
+               ips=50000000, echo=False):
+    m = Machine(workdir, echo)
+    slave = m.open_pty()
+    m.start(m.bochs_cmd(iso, cpus, model, megs, ips, slave))
+    return m
+
+
+def boot_qemu(workdir, esp, cpus=4, mem=256, kvm=False, extra=(), echo=False):
+    m = Machine(workdir, echo)
+    slave = m.open_pty()
+    m.start(m.qemu_cmd(esp, cpus, mem, kvm, slave, extra))
+    return m
+
+
+def interactive(m):
+    """Bridge the terminal and the console until the emulator exits or Ctrl-C."""
+    stdin_tty = sys.stdin.isatty()
+    saved = termios.tcgetattr(sys.stdin) if stdin_tty else None
+    try:
+        if stdin_tty:
+            tty.setcbreak(sys.stdin)  # keys go through, Ctrl-C stays a signal
+        while m.proc.poll() is None:
+            if stdin_tty:
+                r, _, _ = select.select([sys.stdin], [], [], 0.2)
+                if r:
+                    m.write(os.read(sys.stdin.fileno(), 256))
+            else:
+                time.sleep(0.2)
+    except KeyboardInterrupt:
+        print("\nhvrun: stopping the emulator", file=sys.stderr)
+    finally:
+        if saved:
+            termios.tcsetattr(sys.stdin, termios.TCSADRAIN, saved)
+        m.stop()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("machine", choices=["auto", "bochs", "qemu"])
+    ap.add_argument("--iso", default="build/hv.iso")
+    ap.add_argument("--esp", default="build/esp")
+    ap.add_argument("--cpus", type=int, default=4)
+    ap.add_argument("--model", default="corei7_haswell_4770")
+    ap.add_argument("--megs", type=int, default=512, help="RAM (MiB)")
+    ap.add_argument("--kvm", action="store_true", help="QEMU with KVM")
+    ap.add_argument("--workdir", help="keep logs here (default: a temp dir)")
+    args = ap.parse_args()
+
+    machine, kvm = args.machine, args.kvm
+    if machine == "auto":
+        kvm = host_has_vmx()
+        machine = "qemu" if kvm else "bochs"
+        print("hvrun: %s" % ("/dev/kvm offers VMX: QEMU with KVM" if kvm else
+                            "no VMX from /dev/kvm: Bochs (emulated VT-x; slow)"),
+              file=sys.stderr)
+    workdir = args.workdir or tempfile.mkdtemp(prefix="hvrun-")
+    os.makedirs(workdir, exist_ok=True)
+    print(f"hvrun: logs in {workdir}; Ctrl-C stops", file=sys.stderr)
+    if machine == "bochs":
+        m = boot_bochs(workdir, args.iso, args.cpus, args.model, args.megs, echo=True)
+    else:
+        m = boot_qemu(workdir, args.esp, args.cpus, args.megs if args.megs != 512 else 256,
+                      kvm, echo=True)
+    interactive(m)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
