@@ -6,6 +6,12 @@
 #   make format-check / make format / make clean
 
 BUILD	?= build
+# V=1 shows every command.
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
 CC	:= gcc
 LD	:= ld
 NASM	:= nasm
@@ -51,38 +57,43 @@ deps:
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(KCFLAGS) -c $< -o $@
+	@echo "  CC      $<"
+	$(Q)$(CC) $(KCFLAGS) -c $< -o $@
 
 $(BUILD)/obj/%.o: %.asm
 	@mkdir -p $(dir $@)
-	$(NASM) $(NASMFLAGS) $< -o $@
+	@echo "  NASM    $<"
+	$(Q)$(NASM) $(NASMFLAGS) $< -o $@
 
 # Two link passes: the second carries the symbol table of the first. The
 # table sits after all code, so code addresses must not move; checked below.
 $(BUILD)/ksyms0.o: tools/gen-ksyms.py
 	@mkdir -p $(BUILD)
-	: > $(BUILD)/ksyms0.nm
-	$(PYTHON) tools/gen-ksyms.py $(BUILD)/ksyms0.nm $(BUILD)/ksyms0.S
-	$(CC) -c $(BUILD)/ksyms0.S -o $@
+	$(Q): > $(BUILD)/ksyms0.nm
+	$(Q)$(PYTHON) tools/gen-ksyms.py $(BUILD)/ksyms0.nm $(BUILD)/ksyms0.S
+	$(Q)$(CC) -c $(BUILD)/ksyms0.S -o $@
 
 $(KERNEL): $(KERNEL_OBJS) $(BUILD)/ksyms0.o linker.ld tools/gen-ksyms.py
-	$(LD) $(LDFLAGS) -o $@.pass1 $(KERNEL_OBJS) $(BUILD)/ksyms0.o
-	nm -n --defined-only $@.pass1 > $(BUILD)/ksyms.nm
-	$(PYTHON) tools/gen-ksyms.py $(BUILD)/ksyms.nm $(BUILD)/ksyms.S
-	$(CC) -c $(BUILD)/ksyms.S -o $(BUILD)/ksyms.o
-	$(LD) $(LDFLAGS) -o $@ $(KERNEL_OBJS) $(BUILD)/ksyms.o
-	nm -n --defined-only $@ | grep -i ' t ' > $(BUILD)/ksyms.check
-	grep -i ' t ' $(BUILD)/ksyms.nm | cmp -s - $(BUILD)/ksyms.check || \
-		{ echo "error: code moved between link passes" >&2; exit 1; }
+	@echo "  LD      $@"
+	$(Q)$(LD) $(LDFLAGS) -o $@.pass1 $(KERNEL_OBJS) $(BUILD)/ksyms0.o
+	$(Q)nm -n --defined-only $@.pass1 > $(BUILD)/ksyms.nm
+	$(Q)$(PYTHON) tools/gen-ksyms.py $(BUILD)/ksyms.nm $(BUILD)/ksyms.S
+	$(Q)$(CC) -c $(BUILD)/ksyms.S -o $(BUILD)/ksyms.o
+	$(Q)$(LD) $(LDFLAGS) -o $@ $(KERNEL_OBJS) $(BUILD)/ksyms.o
+	@nm -n --defined-only $@ | grep -i ' t ' > $(BUILD)/ksyms.check
+	@grep -i ' t ' $(BUILD)/ksyms.nm | cmp -s - $(BUILD)/ksyms.check || \
+		{ echo "$@: code moved between link passes" >&2; exit 1; }
 
 $(EFI): $(wildcard boot/efi/*.c boot/efi/*.h boot/efi/Makefile) kernel/mm/memmap.c boot/boot_info.h
 	$(MAKE) -C boot/efi BUILD=$(abspath $(BUILD)/efi)
 
 $(ISO): $(KERNEL) tools/mkiso.sh
-	sh tools/mkiso.sh $@ $(KERNEL) "$(CMDLINE)" $(MODULES)
+	@echo "  ISO     $@"
+	$(Q)sh tools/mkiso.sh $@ $(KERNEL) "$(CMDLINE)" $(MODULES)
 
 $(ESP)/EFI/BOOT/BOOTX64.EFI: $(KERNEL) $(EFI) tools/mkesp.sh
-	sh tools/mkesp.sh --image $(BUILD)/esp.img $(ESP) $(EFI) $(KERNEL) "$(CMDLINE)" $(MODULES)
+	@echo "  ESP     $(ESP) $(BUILD)/esp.img"
+	$(Q)sh tools/mkesp.sh --image $(BUILD)/esp.img $(ESP) $(EFI) $(KERNEL) "$(CMDLINE)" $(MODULES)
 
 run: deps all
 	$(PYTHON) tools/hvrun.py auto --iso $(ISO) --esp $(ESP)
@@ -94,6 +105,7 @@ run-uefi: deps all
 	$(PYTHON) tools/hvrun.py qemu --esp $(ESP)
 
 test: deps
+	$(MAKE) format-check
 	$(MAKE) unit-test
 	$(MAKE) all
 	$(MAKE) system-test

@@ -87,7 +87,8 @@ static void memory_init(void)
 	u64 kstart = (u64)(uintptr_t)__kernel_start, kend = (u64)(uintptr_t)__kernel_end;
 
 	for (u32 i = 0; i < m->nr; i++)
-		pr_info("mem: [0x%012llx-0x%012llx] %-8s %llu KiB", (unsigned long long)m->r[i].base,
+		pr_info("mem: [0x%012llx-0x%012llx] %-8s %llu KiB",
+			(unsigned long long)m->r[i].base,
 			(unsigned long long)(m->r[i].base + m->r[i].size - 1),
 			memmap_type_name(m->r[i].type), (unsigned long long)(m->r[i].size / KiB));
 	if (frame_alloc_init(&frames, m))
@@ -130,10 +131,8 @@ static void acpi_init(void)
 		acpi.nr_cpus = 0;
 		return;
 	}
-	pr_info("acpi: RSDP 0x%llx rev %u (%s), %s 0x%llx, MADT lists %u CPUs, %u IOAPICs",
-		(unsigned long long)rsdp, acpi.rsdp_revision, acpi.oem_id,
-		acpi.root_is_xsdt ? "XSDT" : "RSDT", (unsigned long long)acpi.root_phys,
-		acpi.nr_cpus, acpi.nr_ioapics);
+	pr_info("acpi: RSDP at 0x%llx, revision %u", (unsigned long long)rsdp,
+		acpi.rsdp_revision);
 }
 
 /* A deliberate fault for the tests of the fault dump (selftest=fault). */

@@ -35,25 +35,32 @@ class Case:
         self.machine = None
         os.makedirs(self.dir, exist_ok=True)
 
-    def iso(self, cmdline):
-        path = os.path.join(self.dir, "hv.iso")
-        subprocess.run(["sh", os.path.join(ROOT, "tools/mkiso.sh"), path,
-                        os.path.join(self.build, "hv.elf"), cmdline], check=True)
+    def module(self, name, size):
+        """A module file of size bytes with a fixed pattern; returns its path."""
+        path = os.path.join(self.dir, name)
+        with open(path, "wb") as f:
+            f.write(bytes((i * 7 + 3) & 0xff for i in range(size)))
         return path
 
-    def esp(self, cmdline):
+    def iso(self, cmdline, modules=()):
+        path = os.path.join(self.dir, "hv.iso")
+        subprocess.run(["sh", os.path.join(ROOT, "tools/mkiso.sh"), path,
+                        os.path.join(self.build, "hv.elf"), cmdline, *modules], check=True)
+        return path
+
+    def esp(self, cmdline, modules=()):
         path = os.path.join(self.dir, "esp")
         subprocess.run(["sh", os.path.join(ROOT, "tools/mkesp.sh"), path,
                         os.path.join(self.build, "efi/BOOTX64.EFI"),
-                        os.path.join(self.build, "hv.elf"), cmdline], check=True)
+                        os.path.join(self.build, "hv.elf"), cmdline, *modules], check=True)
         return path
 
-    def bochs(self, cmdline, **kw):
-        self.machine = hvrun.boot_bochs(self.dir, self.iso(cmdline), **kw)
+    def bochs(self, cmdline, modules=(), **kw):
+        self.machine = hvrun.boot_bochs(self.dir, self.iso(cmdline, modules), **kw)
         return self.machine
 
-    def qemu(self, cmdline, **kw):
-        self.machine = hvrun.boot_qemu(self.dir, self.esp(cmdline), **kw)
+    def qemu(self, cmdline, modules=(), **kw):
+        self.machine = hvrun.boot_qemu(self.dir, self.esp(cmdline, modules), **kw)
         return self.machine
 
     def expect(self, pattern, timeout=BOOT_TIMEOUT):
@@ -77,9 +84,10 @@ class Case:
 
 # --- shared checks -----------------------------------------------------------
 
-def check_memory(c, ram_mib):
-    """The printed map is normalised, sums to the printed totals, and its
-    usable total fits the RAM the emulator was given."""
+def check_memory(c, ram_mib, modules=()):
+    """The printed map is normalised, sums to the printed totals, its usable
+    total fits the RAM the emulator was given, and the image and modules are
+    taken out of the free memory."""
     text = c.text()
     regions = [(int(a, 16), int(b, 16), t, int(k)) for a, b, t, k in re.findall(
         r"mem: \[0x([0-9a-f]+)-0x([0-9a-f]+)\] (\w+) +(\d+) KiB", text)]
@@ -98,8 +106,15 @@ def check_memory(c, ram_mib):
     img = re.search(r"mem: image 0x[0-9a-f]+-0x[0-9a-f]+ \((\d+) KiB\), \d+ modules, (\d+) KiB free",
                     text)
     c.check(img, "no allocator summary printed")
-    c.check(int(img.group(2)) <= usable - int(img.group(1)),
-            "free memory does not exclude the hypervisor image")
+    taken = int(img.group(1))
+    for name, size in modules:
+        m = re.search(rf"mem: module '{re.escape(name)}' at 0x([0-9a-f]+), (\d+) bytes", text)
+        c.check(m, f"module {name} not reported")
+        c.check(int(m.group(2)) == size, f"module {name}: {m.group(2)} bytes, want {size}")
+        c.check(int(m.group(1), 16) % 4096 == 0, f"module {name} not page-aligned")
+        taken += (size + 4095) // 4096 * 4
+    c.check(int(img.group(2)) <= usable - taken,
+            "free memory does not exclude the hypervisor image and the modules")
 
 
 def check_all_cpus_up(c, n):
@@ -113,7 +128,8 @@ def check_all_cpus_up(c, n):
 
 def test_bochs_vmx_root(c):
     """Multiboot2 under Bochs, Haswell, 4 CPUs: all up and in VMX root."""
-    c.bochs("loglevel=debug", cpus=4, megs=512)
+    mod = ("vsi-test.bin", 5000)
+    c.bochs("loglevel=debug", modules=[c.module(*mod)], cpus=4, megs=512)
     c.expect(r"hv: (ready|halted)[^\n]*\n")
     c.expect(r"boot: loader 'GRUB")
     check_all_cpus_up(c, 4)
@@ -125,7 +141,7 @@ def test_bochs_vmx_root(c):
                 f"CPU {cpu} did not report VMX root")
     c.expect(r"vmx: 4 of 4 CPUs in VMX root operation")
     c.expect(r"hv: ready: 4 CPUs in VMX root")
-    check_memory(c, 512)
+    check_memory(c, 512, [mod])
     c.expect_absent(r" [EW] ")
 
 
@@ -162,11 +178,13 @@ def test_bochs_no_ept(c):
 
 def test_qemu_uefi_no_vmx(c):
     """UEFI path under QEMU+OVMF (TCG), 4 CPUs: all up, memory, the no-VMX message."""
-    c.qemu("", cpus=4, mem=256)
+    mod = ("guest-rom.bin", 70000)
+    c.qemu("loglevel=info", modules=[c.module(*mod)], cpus=4, mem=256)
     c.expect(r"hv: (ready|halted)[^\n]*\n")
     c.expect(r"boot: loader 'uefi'")
     check_all_cpus_up(c, 4)
-    check_memory(c, 256)
+    c.expect(r"boot: loader 'uefi', command line 'loglevel=info'")
+    check_memory(c, 256, [mod])
     c.expect(r"vmx: VT-x is not available: CPUID\.1:ECX\.VMX\[bit 5\] is 0")
     c.expect(r"hv: halted: VMX could not be enabled")
     c.expect_absent(r"FATAL")
