@@ -19,14 +19,14 @@
 #define BOOT_INFO_MAGIC	  0x48564249544f4f42ULL /* "BOOTIBVH" */
 #define BOOT_INFO_VERSION 1
 
-#define BOOT_CMDLINE_MAX  512
-#define BOOT_MODNAME_MAX  64
-#define BOOT_MODULES_MAX  32
-#define BOOT_LOADER_MAX	  32
+#define BOOT_CMDLINE_MAX 512
+#define BOOT_MODNAME_MAX 64
+#define BOOT_MODULES_MAX 32
+#define BOOT_LOADER_MAX	 32
 
 struct boot_module {
-	u64 base; /* physical, page-aligned */
-	u64 size; /* bytes */
+	u64 base;		     /* physical, page-aligned */
+	u64 size;		     /* bytes */
 	char name[BOOT_MODNAME_MAX]; /* NUL-terminated, e.g. "hv.cfg" */
 };
 
@@ -34,7 +34,7 @@ struct boot_info {
 	u64 magic;   /* BOOT_INFO_MAGIC */
 	u32 version; /* BOOT_INFO_VERSION */
 	u32 nr_modules;
-	u64 rsdp;    /* physical address of the ACPI RSDP, 0 if none */
+	u64 rsdp; /* physical address of the ACPI RSDP, 0 if none */
 	char loader_name[BOOT_LOADER_MAX];
 	char cmdline[BOOT_CMDLINE_MAX];
 	struct boot_module modules[BOOT_MODULES_MAX];

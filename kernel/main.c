@@ -131,8 +131,7 @@ static void acpi_init(void)
 		acpi.nr_cpus = 0;
 		return;
 	}
-	pr_info("acpi: RSDP at 0x%llx, revision %u", (unsigned long long)rsdp,
-		acpi.rsdp_revision);
+	pr_info("acpi: RSDP at 0x%llx, revision %u", (unsigned long long)rsdp, acpi.rsdp_revision);
 }
 
 /* A deliberate fault for the tests of the fault dump (selftest=fault). */

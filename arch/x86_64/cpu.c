@@ -10,8 +10,8 @@
 #include <asm/trap.h>
 #include <hv/string.h>
 
-#define GDT_CODE64 0x00af9a000000ffffULL /* P, DPL0, code, L */
-#define GDT_DATA   0x00cf92000000ffffULL /* P, DPL0, data, writable */
+#define GDT_CODE64	   0x00af9a000000ffffULL /* P, DPL0, code, L */
+#define GDT_DATA	   0x00cf92000000ffffULL /* P, DPL0, data, writable */
 #define TSS_TYPE_AVAILABLE 0x9
 #define DESC_PRESENT	   BIT(47)
 

@@ -10,8 +10,8 @@
 #include <hv/log.h>
 #include <hv/string.h>
 
-#define PT_ENTRIES 512
-#define LEVEL_SHIFT(l) (PAGE_SHIFT + 9 * ((l) - 1)) /* level 1 = PT ... 4 = PML4 */
+#define PT_ENTRIES     512
+#define LEVEL_SHIFT(l) (PAGE_SHIFT + 9 * ((l)-1)) /* level 1 = PT ... 4 = PML4 */
 #define LEVEL_SIZE(l)  (1ULL << LEVEL_SHIFT(l))
 #define PT_INDEX(a, l) (((a) >> LEVEL_SHIFT(l)) & (PT_ENTRIES - 1))
 #define FLAGS_MASK     (~PTE_ADDR_MASK & ~PTE_LARGE)
@@ -137,6 +137,5 @@ void paging_init(void)
 	write_cr3(paging_root());
 	write_cr0(read_cr0() | X86_CR0_WP);
 	pr_info("paging: identity map up to %llu MiB with %s pages, image W^X, page 0 unmapped",
-		(unsigned long long)(top / MiB),
-		max_leaf_level == 3 ? "1 GiB" : "2 MiB");
+		(unsigned long long)(top / MiB), max_leaf_level == 3 ? "1 GiB" : "2 MiB");
 }

@@ -14,10 +14,10 @@
 #include <hv/log.h>
 #include <hv/string.h>
 
-#define TRAMP_PARAMS	     0x400 /* keep in sync with trampoline.asm */
-#define SMP_INIT_DELAY_US    10000
-#define SMP_SIPI_DELAY_US    200
-#define SMP_AP_TIMEOUT_MS    500
+#define TRAMP_PARAMS	  0x400 /* keep in sync with trampoline.asm */
+#define SMP_INIT_DELAY_US 10000
+#define SMP_SIPI_DELAY_US 200
+#define SMP_AP_TIMEOUT_MS 500
 
 struct tramp_params {
 	u64 cr3;
@@ -66,8 +66,8 @@ static __noreturn void ap_entry(struct percpu *pc)
 	u32 expect = CPU_STARTING;
 
 	/* The boot CPU may have given up on us: then stay out, touching nothing. */
-	if (!__atomic_compare_exchange_n(&pc->state, &expect, CPU_ONLINE, false,
-					 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+	if (!__atomic_compare_exchange_n(&pc->state, &expect, CPU_ONLINE, false, __ATOMIC_SEQ_CST,
+					 __ATOMIC_SEQ_CST))
 		cpu_park();
 	write_cr3(paging_root());
 	write_cr0(read_cr0() | X86_CR0_WP);
@@ -85,8 +85,8 @@ static struct percpu *percpu_alloc(u32 id, u32 apic_id)
 
 	pc->id = id;
 	pc->apic_id = apic_id;
-	pc->stack_top = (u64)(uintptr_t)page_alloc_zeroed(CPU_STACK_SIZE, PAGE_SIZE, 0) +
-			CPU_STACK_SIZE;
+	pc->stack_top =
+	    (u64)(uintptr_t)page_alloc_zeroed(CPU_STACK_SIZE, PAGE_SIZE, 0) + CPU_STACK_SIZE;
 	return pc;
 }
 
@@ -111,8 +111,8 @@ static bool start_ap(struct percpu *pc, u64 tramp)
 	p->stack = pc->stack_top;
 	p->arg = (u64)(uintptr_t)pc;
 	pc->state = CPU_STARTING;
-	lapic_send_ipi(pc->apic_id, APIC_ICR_DM_INIT | APIC_ICR_LEVEL_ASSERT |
-					    APIC_ICR_TRIGGER_LEVEL);
+	lapic_send_ipi(pc->apic_id,
+		       APIC_ICR_DM_INIT | APIC_ICR_LEVEL_ASSERT | APIC_ICR_TRIGGER_LEVEL);
 	if (!lapic_is_x2apic()) /* INIT level de-assert, for older xAPICs */
 		lapic_send_ipi(pc->apic_id, APIC_ICR_DM_INIT | APIC_ICR_TRIGGER_LEVEL);
 	udelay(SMP_INIT_DELAY_US);
@@ -161,7 +161,8 @@ u32 smp_boot(const struct acpi_info *ai)
 			continue;
 		}
 		pr_err("smp: CPU with APIC ID %u did not answer INIT-SIPI-SIPI within %d ms; "
-		       "left out", c->apic_id, SMP_AP_TIMEOUT_MS);
+		       "left out",
+		       c->apic_id, SMP_AP_TIMEOUT_MS);
 	}
 	pr_info("smp: %u of %u enabled CPUs online", nr_cpus, enabled);
 	return nr_cpus;

@@ -27,16 +27,26 @@ static bool idt_built;
 static volatile u32 panicking;
 
 static const char *const exception_names[32] = {
-	[X86_TRAP_DE] = "#DE divide error",	  [X86_TRAP_DB] = "#DB debug",
-	[X86_TRAP_NMI] = "NMI",			  [X86_TRAP_BP] = "#BP breakpoint",
-	[X86_TRAP_OF] = "#OF overflow",		  [X86_TRAP_BR] = "#BR bound range",
-	[X86_TRAP_UD] = "#UD invalid opcode",	  [X86_TRAP_NM] = "#NM device not available",
-	[X86_TRAP_DF] = "#DF double fault",	  [X86_TRAP_TS] = "#TS invalid TSS",
-	[X86_TRAP_NP] = "#NP segment not present", [X86_TRAP_SS] = "#SS stack fault",
-	[X86_TRAP_GP] = "#GP general protection", [X86_TRAP_PF] = "#PF page fault",
-	[X86_TRAP_MF] = "#MF x87 error",	  [X86_TRAP_AC] = "#AC alignment check",
-	[X86_TRAP_MC] = "#MC machine check",	  [X86_TRAP_XM] = "#XM SIMD error",
-	[X86_TRAP_VE] = "#VE virtualization",	  [X86_TRAP_CP] = "#CP control protection",
+	[X86_TRAP_DE] = "#DE divide error",
+	[X86_TRAP_DB] = "#DB debug",
+	[X86_TRAP_NMI] = "NMI",
+	[X86_TRAP_BP] = "#BP breakpoint",
+	[X86_TRAP_OF] = "#OF overflow",
+	[X86_TRAP_BR] = "#BR bound range",
+	[X86_TRAP_UD] = "#UD invalid opcode",
+	[X86_TRAP_NM] = "#NM device not available",
+	[X86_TRAP_DF] = "#DF double fault",
+	[X86_TRAP_TS] = "#TS invalid TSS",
+	[X86_TRAP_NP] = "#NP segment not present",
+	[X86_TRAP_SS] = "#SS stack fault",
+	[X86_TRAP_GP] = "#GP general protection",
+	[X86_TRAP_PF] = "#PF page fault",
+	[X86_TRAP_MF] = "#MF x87 error",
+	[X86_TRAP_AC] = "#AC alignment check",
+	[X86_TRAP_MC] = "#MC machine check",
+	[X86_TRAP_XM] = "#XM SIMD error",
+	[X86_TRAP_VE] = "#VE virtualization",
+	[X86_TRAP_CP] = "#CP control protection",
 };
 
 static void idt_build(void)
@@ -47,10 +57,10 @@ static void idt_build(void)
 
 		g->offset_low = a & 0xffff;
 		g->selector = GDT_KERNEL_CS;
-		g->ist = v == X86_TRAP_NMI ? IST_NMI :
-			 v == X86_TRAP_DF  ? IST_DF :
-			 v == X86_TRAP_MC  ? IST_MC :
-					     0;
+		g->ist = v == X86_TRAP_NMI  ? IST_NMI
+			 : v == X86_TRAP_DF ? IST_DF
+			 : v == X86_TRAP_MC ? IST_MC
+					    : 0;
 		g->type_attr = IDT_GATE_INTERRUPT;
 		g->offset_mid = (a >> 16) & 0xffff;
 		g->offset_high = a >> 32;
@@ -103,9 +113,9 @@ static void dump_regs(const struct trap_frame *f)
 
 	symbolize(f->rip, sym, sizeof(sym));
 	dump_line("RIP %016llx <%s>", (unsigned long long)f->rip, sym);
-	dump_line("CS  %04llx  RFLAGS %016llx  RSP %016llx  SS %04llx",
-		  (unsigned long long)f->cs, (unsigned long long)f->rflags,
-		  (unsigned long long)f->rsp, (unsigned long long)f->ss);
+	dump_line("CS  %04llx  RFLAGS %016llx  RSP %016llx  SS %04llx", (unsigned long long)f->cs,
+		  (unsigned long long)f->rflags, (unsigned long long)f->rsp,
+		  (unsigned long long)f->ss);
 	dump_line("RAX %016llx  RBX %016llx  RCX %016llx", (unsigned long long)f->rax,
 		  (unsigned long long)f->rbx, (unsigned long long)f->rcx);
 	dump_line("RDX %016llx  RSI %016llx  RDI %016llx", (unsigned long long)f->rdx,

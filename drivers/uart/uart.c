@@ -15,12 +15,12 @@
 #define UART_MCR 4
 #define UART_LSR 5
 
-#define UART_LCR_8N1  0x03
-#define UART_LCR_DLAB 0x80
+#define UART_LCR_8N1	      0x03
+#define UART_LCR_DLAB	      0x80
 #define UART_FCR_ENABLE_CLEAR 0x07
-#define UART_MCR_DTR_RTS 0x03
-#define UART_LSR_DR   0x01 /* data ready */
-#define UART_LSR_THRE 0x20 /* transmit holding register empty */
+#define UART_MCR_DTR_RTS      0x03
+#define UART_LSR_DR	      0x01 /* data ready */
+#define UART_LSR_THRE	      0x20 /* transmit holding register empty */
 
 #define UART_CLOCK_DIVISOR 1 /* 115200 baud from the 1.8432 MHz clock */
 #define UART_TX_SPINS	   100000

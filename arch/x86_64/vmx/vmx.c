@@ -85,10 +85,10 @@ static void log_msrs(const struct vmx_msrs *m)
 {
 	const u64 *v = (const u64 *)m;
 	static const char *const names[] = {
-		"basic",      "pinbased",     "procbased",	"exit",		 "entry",
-		"misc",	      "cr0_fixed0",   "cr0_fixed1",	"cr4_fixed0",	 "cr4_fixed1",
-		"vmcs_enum",  "procbased2",   "ept_vpid_cap",	"true_pinbased", "true_procbased",
-		"true_exit",  "true_entry",   "vmfunc",
+		"basic",     "pinbased",   "procbased",	   "exit",	    "entry",
+		"misc",	     "cr0_fixed0", "cr0_fixed1",   "cr4_fixed0",    "cr4_fixed1",
+		"vmcs_enum", "procbased2", "ept_vpid_cap", "true_pinbased", "true_procbased",
+		"true_exit", "true_entry", "vmfunc",
 	};
 	_Static_assert(sizeof(names) / sizeof(names[0]) == sizeof(*m) / sizeof(u64),
 		       "one name per capability MSR");
@@ -147,8 +147,8 @@ int vmx_cpu_enable(void)
 		return err;
 	/* Fixed bits of CR0 and CR4 in VMX operation (SDM A.7, A.8). */
 	write_cr0(vmx_fixed_cr(read_cr0(), vmx_caps.cr0_fixed0, vmx_caps.cr0_fixed1));
-	write_cr4(vmx_fixed_cr(read_cr4() | X86_CR4_VMXE, vmx_caps.cr4_fixed0,
-			       vmx_caps.cr4_fixed1));
+	write_cr4(
+	    vmx_fixed_cr(read_cr4() | X86_CR4_VMXE, vmx_caps.cr4_fixed0, vmx_caps.cr4_fixed1));
 	region = page_alloc_zeroed(vmx_caps.vmcs_size, PAGE_SIZE, limit);
 	region[0] = vmx_caps.revision; /* SDM 24.11.5: revision identifier first */
 	u64 rflags = vmxon((u64)(uintptr_t)region);

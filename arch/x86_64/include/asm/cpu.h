@@ -41,13 +41,13 @@
 #define X86_RFLAGS_IF BIT(9)
 
 /* CPUID.01H:ECX / EDX */
-#define CPUID_1_ECX_VMX	   BIT(5)
-#define CPUID_1_ECX_SMX	   BIT(6)
-#define CPUID_1_ECX_X2APIC BIT(21)
+#define CPUID_1_ECX_VMX		 BIT(5)
+#define CPUID_1_ECX_SMX		 BIT(6)
+#define CPUID_1_ECX_X2APIC	 BIT(21)
 #define CPUID_1_ECX_TSC_DEADLINE BIT(24)
-#define CPUID_1_ECX_HYPERVISOR BIT(31)
-#define CPUID_1_EDX_APIC   BIT(9)
-#define CPUID_1_EDX_MSR	   BIT(5)
+#define CPUID_1_ECX_HYPERVISOR	 BIT(31)
+#define CPUID_1_EDX_APIC	 BIT(9)
+#define CPUID_1_EDX_MSR		 BIT(5)
 /* CPUID.80000001H:EDX */
 #define CPUID_80000001_EDX_NX	   BIT(20)
 #define CPUID_80000001_EDX_PAGE1GB BIT(26)
@@ -85,16 +85,16 @@ static inline u64 rdtsc(void)
 	return ((u64)hi << 32) | lo;
 }
 
-#define DEFINE_CR(n)                                                                \
-	static inline u64 read_cr##n(void)                                         \
-	{                                                                          \
-		u64 v;                                                             \
-		asm volatile("mov %%cr" #n ", %0" : "=r"(v));                      \
-		return v;                                                          \
-	}                                                                          \
-	static inline void write_cr##n(u64 v)                                      \
-	{                                                                          \
-		asm volatile("mov %0, %%cr" #n : : "r"(v) : "memory");             \
+#define DEFINE_CR(n)                                                   \
+	static inline u64 read_cr##n(void)                             \
+	{                                                              \
+		u64 v;                                                 \
+		asm volatile("mov %%cr" #n ", %0" : "=r"(v));          \
+		return v;                                              \
+	}                                                              \
+	static inline void write_cr##n(u64 v)                          \
+	{                                                              \
+		asm volatile("mov %0, %%cr" #n : : "r"(v) : "memory"); \
 	}
 DEFINE_CR(0)
 DEFINE_CR(2)

@@ -5,34 +5,34 @@
 #include <hv/types.h>
 
 /* Register offsets in the xAPIC page; x2APIC MSR = 0x800 + (offset >> 4). */
-#define APIC_ID		 0x020
-#define APIC_VERSION	 0x030
-#define APIC_TPR	 0x080
-#define APIC_EOI	 0x0b0
-#define APIC_SVR	 0x0f0
-#define APIC_ESR	 0x280
-#define APIC_ICR_LOW	 0x300
-#define APIC_ICR_HIGH	 0x310
-#define APIC_LVT_TIMER	 0x320
-#define APIC_LVT_LINT0	 0x350
-#define APIC_LVT_LINT1	 0x360
-#define APIC_LVT_ERROR	 0x370
-#define APIC_TIMER_INIT	 0x380
-#define APIC_TIMER_CUR	 0x390
-#define APIC_TIMER_DIV	 0x3e0
+#define APIC_ID		0x020
+#define APIC_VERSION	0x030
+#define APIC_TPR	0x080
+#define APIC_EOI	0x0b0
+#define APIC_SVR	0x0f0
+#define APIC_ESR	0x280
+#define APIC_ICR_LOW	0x300
+#define APIC_ICR_HIGH	0x310
+#define APIC_LVT_TIMER	0x320
+#define APIC_LVT_LINT0	0x350
+#define APIC_LVT_LINT1	0x360
+#define APIC_LVT_ERROR	0x370
+#define APIC_TIMER_INIT 0x380
+#define APIC_TIMER_CUR	0x390
+#define APIC_TIMER_DIV	0x3e0
 
-#define APIC_SVR_ENABLE	     BIT(8)
-#define APIC_LVT_MASKED	     BIT(16)
-#define APIC_TIMER_DIV_16    0x3
+#define APIC_SVR_ENABLE	  BIT(8)
+#define APIC_LVT_MASKED	  BIT(16)
+#define APIC_TIMER_DIV_16 0x3
 
 /* ICR (SDM Vol. 3 11.6.1). */
-#define APIC_ICR_DM_FIXED    (0x0 << 8)
-#define APIC_ICR_DM_NMI	     (0x4 << 8)
-#define APIC_ICR_DM_INIT     (0x5 << 8)
-#define APIC_ICR_DM_STARTUP  (0x6 << 8)
-#define APIC_ICR_BUSY	     BIT(12)
-#define APIC_ICR_LEVEL_ASSERT BIT(14)
-#define APIC_ICR_TRIGGER_LEVEL BIT(15)
+#define APIC_ICR_DM_FIXED	   (0x0 << 8)
+#define APIC_ICR_DM_NMI		   (0x4 << 8)
+#define APIC_ICR_DM_INIT	   (0x5 << 8)
+#define APIC_ICR_DM_STARTUP	   (0x6 << 8)
+#define APIC_ICR_BUSY		   BIT(12)
+#define APIC_ICR_LEVEL_ASSERT	   BIT(14)
+#define APIC_ICR_TRIGGER_LEVEL	   BIT(15)
 #define APIC_ICR_DEST_ALL_BUT_SELF (0x3 << 18)
 
 #define XAPIC_DEFAULT_BASE 0xfee00000ULL

@@ -4,16 +4,16 @@
 
 #include <hv/types.h>
 
-#define PTE_PRESENT  BIT(0)
-#define PTE_WRITE    BIT(1)
-#define PTE_USER     BIT(2)
-#define PTE_PWT	     BIT(3)
-#define PTE_PCD	     BIT(4)
-#define PTE_ACCESSED BIT(5)
-#define PTE_DIRTY    BIT(6)
-#define PTE_LARGE    BIT(7) /* PS: 2 MiB in a PD, 1 GiB in a PDPT */
-#define PTE_GLOBAL   BIT(8)
-#define PTE_NX	     BIT(63)
+#define PTE_PRESENT   BIT(0)
+#define PTE_WRITE     BIT(1)
+#define PTE_USER      BIT(2)
+#define PTE_PWT	      BIT(3)
+#define PTE_PCD	      BIT(4)
+#define PTE_ACCESSED  BIT(5)
+#define PTE_DIRTY     BIT(6)
+#define PTE_LARGE     BIT(7) /* PS: 2 MiB in a PD, 1 GiB in a PDPT */
+#define PTE_GLOBAL    BIT(8)
+#define PTE_NX	      BIT(63)
 #define PTE_ADDR_MASK 0x000ffffffffff000ULL
 
 /*

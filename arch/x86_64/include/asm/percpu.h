@@ -13,19 +13,19 @@
 #define CPU_IST_STACK_SIZE (8 * 1024)
 
 enum cpu_state {
-	CPU_ABSENT = 0,	 /* not started (or not answering) */
-	CPU_STARTING,	 /* SIPI sent */
-	CPU_ONLINE,	 /* running hypervisor code */
-	CPU_VMX_ROOT,	 /* VMXON done */
-	CPU_FAILED,	 /* reported an error and parked */
-	CPU_PARKED,	 /* stopped for good by a fatal fault elsewhere */
+	CPU_ABSENT = 0, /* not started (or not answering) */
+	CPU_STARTING,	/* SIPI sent */
+	CPU_ONLINE,	/* running hypervisor code */
+	CPU_VMX_ROOT,	/* VMXON done */
+	CPU_FAILED,	/* reported an error and parked */
+	CPU_PARKED,	/* stopped for good by a fatal fault elsewhere */
 };
 
 struct percpu {
 	struct percpu *self; /* must stay first: this_cpu() reads %gs:0 */
 	u32 id;		     /* logical CPU number, 0 = boot CPU */
 	u32 apic_id;
-	volatile u32 state;  /* enum cpu_state */
+	volatile u32 state; /* enum cpu_state */
 	u32 reserved;
 	u64 stack_top;
 	u64 vmxon_region; /* physical address, 0 until VMXON */

@@ -5,26 +5,26 @@
 #include <hv/types.h>
 
 /* Exception vectors (SDM Vol. 3 Table 6-1). */
-#define X86_TRAP_DE 0
-#define X86_TRAP_DB 1
+#define X86_TRAP_DE  0
+#define X86_TRAP_DB  1
 #define X86_TRAP_NMI 2
-#define X86_TRAP_BP 3
-#define X86_TRAP_OF 4
-#define X86_TRAP_BR 5
-#define X86_TRAP_UD 6
-#define X86_TRAP_NM 7
-#define X86_TRAP_DF 8
-#define X86_TRAP_TS 10
-#define X86_TRAP_NP 11
-#define X86_TRAP_SS 12
-#define X86_TRAP_GP 13
-#define X86_TRAP_PF 14
-#define X86_TRAP_MF 16
-#define X86_TRAP_AC 17
-#define X86_TRAP_MC 18
-#define X86_TRAP_XM 19
-#define X86_TRAP_VE 20
-#define X86_TRAP_CP 21
+#define X86_TRAP_BP  3
+#define X86_TRAP_OF  4
+#define X86_TRAP_BR  5
+#define X86_TRAP_UD  6
+#define X86_TRAP_NM  7
+#define X86_TRAP_DF  8
+#define X86_TRAP_TS  10
+#define X86_TRAP_NP  11
+#define X86_TRAP_SS  12
+#define X86_TRAP_GP  13
+#define X86_TRAP_PF  14
+#define X86_TRAP_MF  16
+#define X86_TRAP_AC  17
+#define X86_TRAP_MC  18
+#define X86_TRAP_XM  19
+#define X86_TRAP_VE  20
+#define X86_TRAP_CP  21
 
 /* Interrupt vectors the hypervisor uses. */
 #define VECTOR_SPURIOUS 0xff
