@@ -58,6 +58,16 @@ bool cmdline_get(const char *cmdline, const char *key, char *buf, size_t len)
 	return false;
 }
 
+/* Decimal digits at s (stops at the first non-digit); 0 if none. */
+static u32 parse_u32(const char *s)
+{
+	u32 v = 0;
+
+	for (; *s >= '0' && *s <= '9'; s++)
+		v = v * 10 + (*s - '0');
+	return v;
+}
+
 static void set_log_level(void)
 {
 	static const char *const names[] = { "err", "warn", "info", "debug" };
@@ -134,7 +144,10 @@ static void acpi_init(void)
 	pr_info("acpi: RSDP at 0x%llx, revision %u", (unsigned long long)rsdp, acpi.rsdp_revision);
 }
 
-/* A deliberate fault for the tests of the fault dump (selftest=fault). */
+/*
+ * Deliberate faults for the tests of the fault dump and of W^X
+ * (selftest=fault|write-text|exec-data on the command line).
+ */
 static __attribute__((noinline)) void selftest_trigger_fault(void)
 {
 	u64 *volatile target = (u64 *)(uintptr_t)0x8; /* in the unmapped page 0 */
@@ -143,16 +156,56 @@ static __attribute__((noinline)) void selftest_trigger_fault(void)
 	*target = 0xdead;
 }
 
+static __attribute__((noinline)) void selftest_write_text(void)
+{
+	u8 *volatile target = (u8 *)(uintptr_t)selftest_trigger_fault;
+
+	pr_info("selftest: writing to the image's text at %p", (void *)target);
+	*target = 0xcc;
+}
+
+static __attribute__((noinline)) void selftest_exec_data(void)
+{
+	static u8 ret_insn[16] = { 0xc3 }; /* RET, in .data */
+	void (*volatile fn)(void) = (void (*)(void))(uintptr_t)ret_insn;
+
+	pr_info("selftest: calling into .data at %p", (void *)ret_insn);
+	fn();
+}
+
+static const struct {
+	const char *name;
+	void (*fn)(void);
+} selftest_table[] = {
+	{ "fault", selftest_trigger_fault },
+	{ "write-text", selftest_write_text },
+	{ "exec-data", selftest_exec_data },
+};
+
+/* selftest=ap-silent:N makes the AP with APIC ID N ignore its start-up. */
+static void selftest_early(void)
+{
+	char v[32];
+
+	if (cmdline_get(boot_info.cmdline, "selftest", v, sizeof(v)) &&
+	    !strncmp(v, "ap-silent:", 10))
+		smp_test_silence(parse_u32(v + 10));
+}
+
 static void selftests(void)
 {
-	char v[16];
+	char v[32];
 
-	if (!cmdline_get(boot_info.cmdline, "selftest", v, sizeof(v)))
+	if (!cmdline_get(boot_info.cmdline, "selftest", v, sizeof(v)) ||
+	    !strncmp(v, "ap-silent:", 10))
 		return;
-	if (!strcmp(v, "fault"))
-		selftest_trigger_fault();
-	else
-		pr_warn("cmdline: unknown selftest '%s' (known: fault)", v);
+	for (u32 i = 0; i < ARRAY_SIZE(selftest_table); i++)
+		if (!strcmp(v, selftest_table[i].name)) {
+			selftest_table[i].fn();
+			pr_err("selftest: '%s' did not fault", v);
+			return;
+		}
+	pr_warn("cmdline: unknown selftest '%s' (fault, write-text, exec-data, ap-silent:N)", v);
 }
 
 static void vmx_enable_here(void *unused)
@@ -200,6 +253,7 @@ __noreturn void kernel_main(const struct boot_info *bi)
 	acpi_init();
 	lapic_init();
 	timer_calibrate();
+	selftest_early();
 	smp_boot(&acpi);
 	selftests();
 	if (vmx_init_all())

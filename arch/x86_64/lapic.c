@@ -57,6 +57,11 @@ void lapic_init(void)
 		if (!x2apic)
 			paging_map_mmio(xapic_base, PAGE_SIZE);
 		mode_chosen = true;
+		if (x2apic)
+			pr_info("lapic: x2APIC mode");
+		else
+			pr_info("lapic: xAPIC mode, registers at 0x%llx (no x2APIC on this CPU)",
+				(unsigned long long)xapic_base);
 	}
 	/* Enable first, then switch to x2APIC (SDM Vol. 3 11.12.5). */
 	base |= MSR_IA32_APIC_BASE_EN_BIT;

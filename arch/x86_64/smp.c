@@ -31,12 +31,19 @@ extern u64 boot_pml4[];
 void cpu_init(struct percpu *pc);
 
 static struct percpu bsp_percpu;
+static u32 silent_apic_id = ~0U;
 
 /* Work handed to the APs by smp_call_all(). */
 static void (*volatile call_fn)(void *);
 static void *volatile call_arg;
 static volatile u32 call_gen;
 static volatile u32 call_done;
+
+void smp_test_silence(u32 apic_id)
+{
+	silent_apic_id = apic_id;
+	pr_warn("smp: selftest: CPU with APIC ID %u will not answer its start-up", apic_id);
+}
 
 void smp_init_bsp(void)
 {
@@ -65,6 +72,8 @@ static __noreturn void ap_entry(struct percpu *pc)
 {
 	u32 expect = CPU_STARTING;
 
+	if (pc->apic_id == silent_apic_id)
+		cpu_park();
 	/* The boot CPU may have given up on us: then stay out, touching nothing. */
 	if (!__atomic_compare_exchange_n(&pc->state, &expect, CPU_ONLINE, false, __ATOMIC_SEQ_CST,
 					 __ATOMIC_SEQ_CST))

@@ -78,12 +78,17 @@ void idt_load(void)
 	asm volatile("lidt %0" : : "m"(p));
 }
 
+static bool in_text(u64 pc)
+{
+	return pc >= (u64)(uintptr_t)__text_start && pc < (u64)(uintptr_t)__text_end;
+}
+
 /* "name+0xoff" for a code address, or "?" outside the image's text. */
 static void symbolize(u64 pc, char *buf, size_t len)
 {
 	u64 lo = 0, hi = ksyms_count;
 
-	if (pc < (u64)(uintptr_t)__text_start || pc >= (u64)(uintptr_t)__text_end || !hi) {
+	if (!in_text(pc) || !hi) {
 		snprintf(buf, len, "?");
 		return;
 	}
@@ -131,21 +136,30 @@ static void dump_regs(const struct trap_frame *f)
 /*
  * Walk the frame-pointer chain (the image is built with frame pointers).
  * Frames must lie above sp, within STACK_SCAN_LIMIT, and grow upward, so a
- * corrupt chain ends the trace instead of faulting again.
+ * corrupt chain ends the trace instead of faulting again. When pc is outside
+ * the text (a call through a bad pointer), the word at sp is the caller's
+ * return address: it is shown first, marked as read from the stack.
  */
 static void dump_stack(u64 pc, u64 fp, u64 sp)
 {
 	char sym[96];
+	int depth = 1;
 
 	dump_line("stack trace:");
 	symbolize(pc, sym, sizeof(sym));
 	dump_line("  #0  %016llx %s", (unsigned long long)pc, sym);
-	for (int depth = 1; depth < STACK_TRACE_MAX; depth++) {
+	if (!in_text(pc) && IS_ALIGNED(sp, 8) && in_text(*(const u64 *)(uintptr_t)sp)) {
+		u64 ret = *(const u64 *)(uintptr_t)sp;
+		symbolize(ret, sym, sizeof(sym));
+		dump_line("  #%-2d %016llx %s (return address at RSP)", depth++,
+			  (unsigned long long)ret, sym);
+	}
+	for (; depth < STACK_TRACE_MAX; depth++) {
 		if (fp < sp || fp - sp > STACK_SCAN_LIMIT || !IS_ALIGNED(fp, 8))
 			break;
 		const u64 *frame = (const u64 *)(uintptr_t)fp;
 		u64 ret = frame[1];
-		if (ret < (u64)(uintptr_t)__text_start || ret >= (u64)(uintptr_t)__text_end)
+		if (!in_text(ret))
 			break;
 		symbolize(ret, sym, sizeof(sym));
 		dump_line("  #%-2d %016llx %s", depth, (unsigned long long)ret, sym);

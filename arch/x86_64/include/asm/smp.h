@@ -14,6 +14,8 @@ void smp_init_bsp(void);
  * left out. Returns the number of CPUs online, the boot CPU included.
  */
 u32 smp_boot(const struct acpi_info *ai);
+/* Test hook: the AP with this APIC ID parks at once instead of reporting in. */
+void smp_test_silence(u32 apic_id);
 /* Run fn(arg) on every online AP and wait until all have returned. */
 void smp_call_all(void (*fn)(void *), void *arg);
 
