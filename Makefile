@@ -32,7 +32,7 @@ LDFLAGS	:= -nostdlib -static -no-pie -z max-page-size=0x1000 -z noexecstack \
 
 KERNEL_C := $(wildcard boot/multiboot2/*.c kernel/*.c kernel/*/*.c \
 	      arch/x86_64/*.c arch/x86_64/vmx/*.c drivers/*/*.c)
-KERNEL_ASM := $(wildcard arch/x86_64/*.asm)
+KERNEL_ASM := $(wildcard arch/x86_64/*.asm arch/x86_64/vmx/*.asm)
 KERNEL_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(KERNEL_C)) \
 	       $(patsubst %.asm,$(BUILD)/obj/%.o,$(KERNEL_ASM))
 
@@ -41,16 +41,17 @@ EFI	:= $(BUILD)/efi/BOOTX64.EFI
 ISO	:= $(BUILD)/hv.iso
 ESP	:= $(BUILD)/esp
 
-.PHONY: all kernel efi iso esp deps run run-bochs run-qemu-kvm run-uefi test unit-test \
+.PHONY: all kernel efi iso esp guest deps run run-bochs run-qemu-kvm run-uefi test unit-test \
 	system-test format format-check clean
 .DELETE_ON_ERROR:
 
-all: kernel efi iso esp
+all: kernel efi iso esp guest
 
 kernel: $(KERNEL)
 efi: $(EFI)
 iso: $(ISO)
 esp: $(ESP)/EFI/BOOT/BOOTX64.EFI
+guest: ; $(MAKE) -C guest/tests BUILD=$(abspath $(BUILD)/guest)
 
 deps:
 	@sh tools/install-deps.sh
@@ -84,7 +85,8 @@ $(KERNEL): $(KERNEL_OBJS) $(BUILD)/ksyms0.o linker.ld tools/gen-ksyms.py
 	@grep -i ' t ' $(BUILD)/ksyms.nm | cmp -s - $(BUILD)/ksyms.check || \
 		{ echo "$@: code moved between link passes" >&2; exit 1; }
 
-$(EFI): $(wildcard boot/efi/*.c boot/efi/*.h boot/efi/Makefile) kernel/mm/memmap.c boot/boot_info.h
+$(EFI): $(wildcard boot/efi/*.c boot/efi/*.h boot/efi/Makefile) kernel/mm/memmap.c \
+	drivers/uart/uart.c boot/boot_info.h
 	$(MAKE) -C boot/efi BUILD=$(abspath $(BUILD)/efi)
 
 $(ISO): $(KERNEL) tools/mkiso.sh
@@ -115,6 +117,12 @@ unit-test:
 
 system-test: all
 	$(PYTHON) tests/system/run.py --build $(BUILD)
+
+# make fuzz: every libFuzzer target in tests/fuzz for FUZZ_SECONDS each; fails on a crash.
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz
+fuzz: deps
+	$(MAKE) -C tests/fuzz BUILD=$(abspath $(BUILD)/fuzz) FUZZ_SECONDS=$(FUZZ_SECONDS) run
 
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 format:

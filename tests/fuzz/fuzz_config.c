@@ -1,0 +1,130 @@
+/*
+ * libFuzzer target: config_parse() over arbitrary bytes on a fixed machine
+ * (80 CPUs, 1 GiB free, seven boot modules), then config_report() so every
+ * message is formatted. Besides the sanitizers, it checks the parser's
+ * promises: an accepted file is within every limit docs/config.md states,
+ * a rejected one carries terminated messages on lines the file has.
+ */
+#include <stdint.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hv/config.h>
+#include <hv/errno.h>
+
+/*
+ * More CPUs than a VSI may have, so the per-VSI limit is reachable; free RAM
+ * that is not a whole number of MiB; module names too many to list in full.
+ */
+static const char *const modules[] = {
+	"hello.rom",
+	"hv.cfg",
+	"web.rom",
+	"big.rom",
+	"empty.rom",
+	"a-module-with-a-long-name.bin",
+	"another-module-with-a-long-name.bin",
+};
+static const u64 module_sizes[] = {
+	64 * KiB, 300, 1 * MiB, 1 * MiB + 4096, 0, 4096, 16,
+};
+static const struct config_env env = {
+	.nr_cpus = 80,
+	.free_ram = 1 * GiB + 12345,
+	.modules = modules,
+	.nr_modules = ARRAY_SIZE(modules),
+	.module_sizes = module_sizes,
+};
+
+#define CHECK(cond)                       \
+	do {                              \
+		if (!(cond))              \
+			__builtin_trap(); \
+	} while (0)
+
+static bool valid_name(const char *name)
+{
+	size_t n = strnlen(name, CONFIG_NAME_MAX);
+
+	if (n == 0 || n == CONFIG_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyz0123456789_-", name[i]))
+			return false;
+	return true;
+}
+
+/* The module index of name, or -1. */
+static int module_of(const char *name)
+{
+	for (u32 i = 0; i < env.nr_modules; i++)
+		if (!strcmp(modules[i], name))
+			return i;
+	return -1;
+}
+
+/* An accepted configuration obeys every rule of docs/config.md. */
+static void check_accepted(const struct hv_config *cfg, const struct config_errors *errs)
+{
+	u64 total = 0;
+
+	CHECK(errs->nr == 0 && !errs->truncated);
+	CHECK(cfg->service_cpu < env.nr_cpus);
+	CHECK(cfg->log_level >= -1 && cfg->log_level <= 3);
+	CHECK(cfg->nr_vsis <= CONFIG_MAX_VSIS);
+	for (u32 i = 0; i < cfg->nr_vsis; i++) {
+		const struct vsi_config *v = &cfg->vsi[i];
+		int m = module_of(v->rom);
+
+		CHECK(valid_name(v->name));
+		for (u32 j = 0; j < i; j++)
+			CHECK(strcmp(cfg->vsi[j].name, v->name) != 0);
+		CHECK(v->nr_cpus >= 1 && v->nr_cpus <= CONFIG_MAX_CPUS);
+		for (u32 c = 0; c < v->nr_cpus; c++) {
+			CHECK(v->cpus[c] < env.nr_cpus && v->cpus[c] != cfg->service_cpu);
+			for (u32 j = 0; j <= i; j++)
+				for (u32 k = 0; k < (j == i ? c : cfg->vsi[j].nr_cpus); k++)
+					CHECK(cfg->vsi[j].cpus[k] != v->cpus[c]);
+		}
+		CHECK(v->ram_size >= CONFIG_RAM_ALIGN && v->ram_size % CONFIG_RAM_ALIGN == 0);
+		total += v->ram_size;
+		CHECK(m >= 0 && module_sizes[m] > 0 && module_sizes[m] <= CONFIG_ROM_MAX);
+		CHECK(v->on_triple_fault <= VSI_ON_FAULT_RESET);
+		CHECK(v->line >= 1);
+	}
+	CHECK(total <= env.free_ram);
+}
+
+/* A rejected file has 1..CONFIG_MAX_ERRORS terminated messages, sorted, on existing lines. */
+static void check_rejected(const struct config_errors *errs, u32 nr_lines)
+{
+	CHECK(errs->nr >= 1 && errs->nr <= CONFIG_MAX_ERRORS);
+	for (u32 i = 0; i < errs->nr; i++) {
+		size_t n = strnlen(errs->e[i].msg, sizeof(errs->e[i].msg));
+
+		CHECK(n > 0 && n < sizeof(errs->e[i].msg));
+		CHECK(errs->e[i].line >= 1 && errs->e[i].line <= nr_lines);
+		CHECK(i == 0 || errs->e[i - 1].line <= errs->e[i].line);
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct hv_config cfg;
+	static struct config_errors errs;
+	u32 nr_lines = 1;
+	int rc;
+
+	for (size_t i = 0; i + 1 < size; i++)
+		nr_lines += data[i] == '\n';
+	rc = config_parse((const char *)data, size, &env, &cfg, &errs);
+	if (rc == 0) {
+		check_accepted(&cfg, &errs);
+	} else {
+		CHECK(rc == -EINVAL);
+		check_rejected(&errs, nr_lines);
+	}
+	config_report("fuzz.cfg", &errs);
+	return 0;
+}
