@@ -19,7 +19,17 @@
 #define SPEAKER_DATA	  BIT(1)
 #define SPEAKER_OUT2	  BIT(5)
 #define CALIBRATE_MS	  10
-#define ICR_BUSY_SPINS	  1000000
+
+/* The legacy 8259 pair (remapped above the exceptions, then fully masked). */
+#define PIC1_CMD	   0x20
+#define PIC1_DATA	   0x21
+#define PIC2_CMD	   0xa0
+#define PIC2_DATA	   0xa1
+#define PIC_ICW1_INIT_ICW4 0x11
+#define PIC_ICW4_8086	   0x01
+#define PIC_VECTOR_BASE	   0x20 /* IRQ 0-15 -> vectors 0x20-0x2f, never exceptions */
+#define PIC_MASK_ALL	   0xff
+#define ICR_BUSY_SPINS	   1000000
 
 static bool x2apic;
 static u64 xapic_base = XAPIC_DEFAULT_BASE;
@@ -46,6 +56,25 @@ bool lapic_is_x2apic(void)
 	return x2apic;
 }
 
+/*
+ * Firmware leaves the 8259s in virtual-wire mode with IRQ 0 at vector 8: the
+ * first STI would deliver the PIT tick as a fake double fault. Remap them to
+ * 0x20-0x2f (so a spurious IRQ 7 cannot look like an exception) and mask all.
+ */
+static void pic_disable(void)
+{
+	outb(PIC1_CMD, PIC_ICW1_INIT_ICW4);
+	outb(PIC2_CMD, PIC_ICW1_INIT_ICW4);
+	outb(PIC1_DATA, PIC_VECTOR_BASE);
+	outb(PIC2_DATA, PIC_VECTOR_BASE + 8);
+	outb(PIC1_DATA, 4); /* slave on IRQ 2 */
+	outb(PIC2_DATA, 2);
+	outb(PIC1_DATA, PIC_ICW4_8086);
+	outb(PIC2_DATA, PIC_ICW4_8086);
+	outb(PIC1_DATA, PIC_MASK_ALL);
+	outb(PIC2_DATA, PIC_MASK_ALL);
+}
+
 void lapic_init(void)
 {
 	u64 base = rdmsr(MSR_IA32_APIC_BASE);
@@ -57,6 +86,7 @@ void lapic_init(void)
 		if (!x2apic)
 			paging_map_mmio(xapic_base, PAGE_SIZE);
 		mode_chosen = true;
+		pic_disable();
 		if (x2apic)
 			pr_info("lapic: x2APIC mode");
 		else
@@ -71,6 +101,7 @@ void lapic_init(void)
 	lapic_write(APIC_TPR, 0);
 	lapic_write(APIC_LVT_TIMER, APIC_LVT_MASKED);
 	lapic_write(APIC_LVT_ERROR, APIC_LVT_MASKED);
+	lapic_write(APIC_LVT_LINT0, APIC_LVT_MASKED); /* no ExtINT from the 8259s */
 	lapic_write(APIC_SVR, APIC_SVR_ENABLE | 0xff);
 }
 
@@ -123,6 +154,15 @@ void udelay(u64 us)
 
 	while (rdtsc() < end)
 		cpu_relax();
+}
+
+void lapic_timer_periodic(u32 vector, u32 hz)
+{
+	u64 count = timer_freq ? timer_freq / hz : 1000000;
+
+	lapic_write(APIC_TIMER_DIV, APIC_TIMER_DIV_16);
+	lapic_write(APIC_LVT_TIMER, APIC_LVT_TIMER_PERIODIC | vector);
+	lapic_write(APIC_TIMER_INIT, (u32)MIN(count, 0xffffffffULL));
 }
 
 /* Start PIT channel 2 counting down ms milliseconds (mode 0). */

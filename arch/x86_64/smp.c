@@ -10,6 +10,7 @@
 #include <asm/paging.h>
 #include <asm/percpu.h>
 #include <asm/smp.h>
+#include <asm/trap.h>
 #include <hv/kernel.h>
 #include <hv/log.h>
 #include <hv/string.h>
@@ -33,12 +34,6 @@ void cpu_init(struct percpu *pc);
 static struct percpu bsp_percpu;
 static u32 silent_apic_id = ~0U;
 
-/* Work handed to the APs by smp_call_all(). */
-static void (*volatile call_fn)(void *);
-static void *volatile call_arg;
-static volatile u32 call_gen;
-static volatile u32 call_done;
-
 void smp_test_silence(u32 apic_id)
 {
 	silent_apic_id = apic_id;
@@ -53,17 +48,19 @@ void smp_init_bsp(void)
 	nr_cpus = 1;
 }
 
-/* AP idle loop: wait for smp_call_all() work, run it, report completion. */
-static __noreturn void ap_loop(void)
+/*
+ * An idle CPU: sleep until smp_run_on() hands it work, run it, and go idle
+ * again (a vCPU thread never returns: the CPU is then the vCPU's).
+ */
+__noreturn void smp_worker_loop(void)
 {
-	u32 seen = 0;
+	struct percpu *pc = this_cpu();
 
 	for (;;) {
-		while (call_gen == seen)
-			cpu_relax();
-		seen = call_gen;
-		call_fn(call_arg);
-		__atomic_add_fetch(&call_done, 1, __ATOMIC_SEQ_CST);
+		while (!pc->work_fn)
+			asm volatile("sti; hlt; cli" ::: "memory"); /* woken by a kick */
+		pc->work_fn(pc->work_arg);
+		__atomic_store_n(&pc->work_fn, NULL, __ATOMIC_RELEASE);
 	}
 }
 
@@ -85,7 +82,7 @@ static __noreturn void ap_entry(struct percpu *pc)
 	if (lapic_id() != pc->apic_id)
 		pr_warn("smp: APIC ID %u, the MADT said %u", lapic_id(), pc->apic_id);
 	pr_info("smp: CPU %u online, APIC ID %u", pc->id, lapic_id());
-	ap_loop();
+	smp_worker_loop();
 }
 
 static struct percpu *percpu_alloc(u32 id, u32 apic_id)
@@ -177,12 +174,28 @@ u32 smp_boot(const struct acpi_info *ai)
 	return nr_cpus;
 }
 
+bool smp_run_on(u32 cpu, void (*fn)(void *), void *arg)
+{
+	struct percpu *pc = cpu < nr_cpus ? cpus[cpu] : NULL;
+	void (*expect)(void *) = NULL;
+
+	if (!pc || (pc->state != CPU_ONLINE && pc->state != CPU_VMX_ROOT))
+		return false;
+	pc->work_arg = arg;
+	if (!__atomic_compare_exchange_n(&pc->work_fn, &expect, fn, false, __ATOMIC_SEQ_CST,
+					 __ATOMIC_SEQ_CST))
+		return false;
+	if (cpu != cpu_id())
+		lapic_send_ipi(pc->apic_id, APIC_ICR_DM_FIXED | VECTOR_KICK);
+	return true;
+}
+
 void smp_call_all(void (*fn)(void *), void *arg)
 {
-	call_fn = fn;
-	call_arg = arg;
-	call_done = 0;
-	__atomic_add_fetch(&call_gen, 1, __ATOMIC_SEQ_CST);
-	while (call_done < nr_cpus - 1)
-		cpu_relax();
+	for (u32 i = 1; i < nr_cpus; i++)
+		if (!smp_run_on(i, fn, arg))
+			panic("smp: CPU %u busy in smp_call_all", i);
+	for (u32 i = 1; i < nr_cpus; i++)
+		while (cpus[i]->work_fn)
+			cpu_relax();
 }

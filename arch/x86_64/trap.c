@@ -244,6 +244,13 @@ __noreturn void panic(const char *fmt, ...)
 	fatal_dump(msg, NULL);
 }
 
+void trap_nmi_in_guest(void)
+{
+	if (panicking)
+		park_self(); /* another CPU is dumping */
+	pr_warn("trap: NMI while running a guest (ignored)");
+}
+
 void trap_handler(struct trap_frame *f)
 {
 	char why[64];
@@ -252,6 +259,15 @@ void trap_handler(struct trap_frame *f)
 		park_self(); /* another CPU is dumping: stop here */
 	if (f->vector == VECTOR_SPURIOUS)
 		return;
+	if (f->vector == VECTOR_KICK || f->vector == VECTOR_TIMER) {
+		lapic_eoi(); /* the wake-up is the point; the woken code checks its work */
+		return;
+	}
+	if (f->vector >= 0x20 && f->vector < 0x30) { /* a spurious 8259 IRQ 7/15: no EOI */
+		pr_debug("trap: spurious legacy PIC interrupt, vector %llu",
+			 (unsigned long long)f->vector);
+		return;
+	}
 	if (f->vector >= 32) {
 		pr_warn("trap: unexpected interrupt, vector %llu", (unsigned long long)f->vector);
 		lapic_eoi();

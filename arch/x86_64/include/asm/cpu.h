@@ -51,6 +51,7 @@
 /* CPUID.80000001H:EDX */
 #define CPUID_80000001_EDX_NX	   BIT(20)
 #define CPUID_80000001_EDX_PAGE1GB BIT(26)
+#define CPUID_80000001_EDX_RDTSCP  BIT(27)
 #define CPUID_80000001_EDX_LM	   BIT(29)
 
 struct cpuid_regs {
@@ -64,6 +65,11 @@ static inline struct cpuid_regs cpuid(u32 leaf, u32 subleaf)
 		     : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx)
 		     : "a"(leaf), "c"(subleaf));
 	return r;
+}
+
+static inline bool cpu_has_rdtscp(void)
+{
+	return cpuid(0x80000001, 0).edx & CPUID_80000001_EDX_RDTSCP;
 }
 
 static inline u64 rdmsr(u32 msr)

@@ -21,9 +21,10 @@
 #define APIC_TIMER_CUR	0x390
 #define APIC_TIMER_DIV	0x3e0
 
-#define APIC_SVR_ENABLE	  BIT(8)
-#define APIC_LVT_MASKED	  BIT(16)
-#define APIC_TIMER_DIV_16 0x3
+#define APIC_SVR_ENABLE		BIT(8)
+#define APIC_LVT_MASKED		BIT(16)
+#define APIC_TIMER_DIV_16	0x3
+#define APIC_LVT_TIMER_PERIODIC BIT(17)
 
 /* ICR (SDM Vol. 3 11.6.1). */
 #define APIC_ICR_DM_FIXED	   (0x0 << 8)
@@ -49,6 +50,8 @@ void lapic_nmi_others(void);
 /* Measure the TSC and the LAPIC timer against the PIT; logs both. */
 void timer_calibrate(void);
 u64 tsc_hz(void);
+/* Periodic LAPIC timer interrupt on this CPU at about hz (after calibration). */
+void lapic_timer_periodic(u32 vector, u32 hz);
 /* Busy-wait; exact once timer_calibrate() has run. */
 void udelay(u64 us);
 

@@ -28,7 +28,9 @@ struct percpu {
 	volatile u32 state; /* enum cpu_state */
 	u32 reserved;
 	u64 stack_top;
-	u64 vmxon_region; /* physical address, 0 until VMXON */
+	u64 vmxon_region;		  /* physical address, 0 until VMXON */
+	void (*volatile work_fn)(void *); /* smp_run_on(): what to run next */
+	void *volatile work_arg;
 	struct gdt gdt __aligned(16);
 	struct tss tss __aligned(16);
 	u8 ist_nmi[CPU_IST_STACK_SIZE] __aligned(16);

@@ -18,5 +18,9 @@ u32 smp_boot(const struct acpi_info *ai);
 void smp_test_silence(u32 apic_id);
 /* Run fn(arg) on every online AP and wait until all have returned. */
 void smp_call_all(void (*fn)(void *), void *arg);
+/* Hand fn(arg) to an idle CPU and return at once; false if that CPU is busy. */
+bool smp_run_on(u32 cpu, void (*fn)(void *), void *arg);
+/* Turn the calling CPU into a worker that runs what smp_run_on() hands it. */
+__noreturn void smp_worker_loop(void);
 
 #endif

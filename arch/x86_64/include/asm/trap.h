@@ -27,6 +27,8 @@
 #define X86_TRAP_CP  21
 
 /* Interrupt vectors the hypervisor uses. */
+#define VECTOR_TIMER	0xef /* LAPIC timer of the service CPU: periodic wake-up */
+#define VECTOR_KICK	0xf0 /* "look at your requests": wakes a CPU, or exits its guest */
 #define VECTOR_SPURIOUS 0xff
 
 /* What entry.asm pushes, lowest address first. */
@@ -38,6 +40,8 @@ struct trap_frame {
 };
 
 void trap_handler(struct trap_frame *f);
+/* An NMI exited a guest on this CPU: park if the hypervisor is dumping. */
+void trap_nmi_in_guest(void);
 /* Load the shared IDT on this CPU (built on first use). */
 void idt_load(void);
 /* Fatal: print the dump for f (may be NULL), park every CPU. */
