@@ -1,0 +1,33 @@
+/* Internal interface between vcpu.c (VMCS, run loop) and exits.c (exit handlers). */
+#ifndef ASM_VMX_VCPU_H
+#define ASM_VMX_VCPU_H
+
+#include <hv/vsi.h>
+
+#define EXCEPTION_GP 13
+#define EXCEPTION_UD 6
+
+/* Exit handler result. */
+enum exit_result {
+	EXIT_RESUME = 0, /* go back into the guest */
+	EXIT_LEAVE,	 /* the VSI has a request: return to the vCPU thread */
+};
+
+enum exit_result vmx_handle_exit(struct vcpu *vc, u32 reason);
+/* Skip the instruction that caused the exit. */
+void vmx_skip_instruction(void);
+/* Queue a hardware exception for the next entry (SDM 26.6). */
+void vmx_inject_exception(u32 vector, bool has_error, u32 error);
+/* Put vc in the architectural reset state (SDM 10.1.1); sipi: an AP's start at vector. */
+void vmx_reset_guest_state(struct vcpu *vc, bool sipi, u32 vector);
+/* Guest GPR number n (exit qualification numbering: 0 = RAX, 4 = RSP ... 15 = R15). */
+u64 vmx_read_gpr(struct vcpu *vc, u32 n);
+void vmx_write_gpr(struct vcpu *vc, u32 n, u64 val);
+/* MOV to/from CR0/CR3/CR4/CR8, CLTS, LMSW (cr.c). */
+enum exit_result vmx_handle_cr(struct vcpu *vc);
+/* Sleep on this CPU until vc has work (an interrupt, SIPI, or a request). */
+void vmx_wait_for_work(struct vcpu *vc, bool irq_can_wake);
+/* Fixed interrupt / NMI / INIT / SIPI delivery between vCPUs of one VSI. */
+void vcpu_deliver(struct vcpu *target, u32 mode, u32 vector);
+
+#endif

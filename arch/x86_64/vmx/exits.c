@@ -1,0 +1,547 @@
+/*
+ * VM-exit handlers. Every value here comes from the guest and is checked
+ * before use; anything the platform (docs/vsi-platform.md) does not define
+ * either gets the architectural answer (#GP, #UD, all-ones) or stops this
+ * VSI with a report. Nothing a guest does reaches panic().
+ */
+#include <asm/cpu.h>
+#include <asm/lapic.h>
+#include <asm/msr.h>
+#include <asm/trap.h>
+#include <asm/vmcs.h>
+#include <asm/vmx.h>
+#include <asm/vmx_exit.h>
+#include <asm/vmx_vcpu.h>
+#include <hv/errno.h>
+#include <hv/kernel.h>
+#include <hv/log.h>
+#include <hv/printf.h>
+#include <hv/string.h>
+
+#define HV_CPUID_BASE	 0x40000000
+#define HV_CPUID_INFO	 0x40000001
+#define HV_CPUID_MAX	 HV_CPUID_INFO
+#define HV_CPUID_SIG_EBX 0x494d5648 /* "HVMI" */
+#define HV_CPUID_SIG_ECX 0x564f5243 /* "CROV" */
+#define HV_CPUID_SIG_EDX 0x524f5349 /* "ISOR" */
+#define HYPERCALL_NOP	 0
+
+#define PORT_COM1	   0x3f8
+#define PORT_COM1_END	   0x3ff
+#define PORT_RESET_CONTROL 0xcf9
+#define RESET_CONTROL_RST  BIT(2)
+#define PORT_KBD_CMD	   0x64
+#define KBD_CMD_RESET	   0xfe
+
+#define XCR0_X87     BIT(0)
+#define XCR0_SSE     BIT(1)
+#define XCR0_AVX     BIT(2)
+#define XCR0_BNDREGS BIT(3)
+#define XCR0_BNDCSR  BIT(4)
+#define XCR0_AVX512  (BIT(5) | BIT(6) | BIT(7))
+
+/* CPUID bits hidden from guests (SDM Vol. 2A CPUID; features we do not virtualise). */
+#define CPUID_1_ECX_HIDE                                                                      \
+	(BIT(2) /* DTES64 */ | BIT(3) /* MONITOR */ | BIT(4) /* DS-CPL */ | CPUID_1_ECX_VMX | \
+	 CPUID_1_ECX_SMX | BIT(7) /* EST */ | BIT(8) /* TM2 */ | BIT(14) /* xTPR */ |         \
+	 BIT(15) /* PDCM */ | BIT(18) /* DCA */)
+#define CPUID_1_EDX_HIDE \
+	(BIT(21) /* DS */ | BIT(22) /* ACPI thermal */ | BIT(29) /* TM */ | BIT(31) /* PBE */)
+#define CPUID_1_EDX_HTT	 BIT(28)
+#define CPUID_7_EBX_HIDE (BIT(2) /* SGX */ | BIT(12) /* RDT-M */ | BIT(15) /* RDT-A */)
+#define CPUID_7_ECX_HIDE (BIT(5) /* WAITPKG */ | BIT(30) /* SGX_LC */)
+#define CPUID_7_EDX_HIDE                                                                   \
+	(BIT(26) /* IBRS/IBPB */ | BIT(27) /* STIBP */ | BIT(29) /* ARCH_CAPABILITIES */ | \
+	 BIT(31) /* SSBD */)
+
+void vmx_skip_instruction(void)
+{
+	vmcs_writel(GUEST_RIP, vmcs_readl(GUEST_RIP) + vmcs_read32(VM_EXIT_INSTRUCTION_LEN));
+	/* The instruction completed: blocking by STI/MOV SS ends (SDM 26.3.1.5). */
+	vmcs_write32(GUEST_INTERRUPTIBILITY_INFO,
+		     vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) &
+			 ~(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
+}
+
+void vmx_inject_exception(u32 vector, bool has_error, u32 error)
+{
+	u32 info = INTR_INFO_VALID_BIT | INTR_TYPE_HARD_EXCEPTION | vector;
+
+	if (has_error) {
+		info |= INTR_INFO_DELIVER_CODE_BIT;
+		vmcs_write32(VM_ENTRY_EXCEPTION_ERROR_CODE, error);
+	}
+	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, info);
+}
+
+static void inject_gp(void)
+{
+	vmx_inject_exception(EXCEPTION_GP, true, 0);
+}
+
+static void inject_ud(void)
+{
+	vmx_inject_exception(EXCEPTION_UD, false, 0);
+}
+
+static u32 guest_cpl(void)
+{
+	return (vmcs_read32(GUEST_SS_AR_BYTES) >> VMX_AR_DPL_SHIFT) & 3;
+}
+
+/* The full report of an exit this VSI cannot continue from, then the fault. */
+static enum exit_result fault_exit(struct vcpu *vc, u32 reason, const char *why)
+{
+	const struct guest_regs *r = &vc->arch.regs;
+
+	pr_err("vsi %s: vCPU %u: %s: exit %s (%u), qualification 0x%llx", vc->vsi->name, vc->index,
+	       why, vmx_exit_reason_name(reason), reason,
+	       (unsigned long long)vmcs_readl(EXIT_QUALIFICATION));
+	pr_err("vsi %s: GPA 0x%llx GLA 0x%llx RIP 0x%llx RSP 0x%llx RFLAGS 0x%llx", vc->vsi->name,
+	       (unsigned long long)vmcs_read64(GUEST_PHYSICAL_ADDRESS),
+	       (unsigned long long)vmcs_readl(GUEST_LINEAR_ADDRESS),
+	       (unsigned long long)vmcs_readl(GUEST_RIP), (unsigned long long)vmcs_readl(GUEST_RSP),
+	       (unsigned long long)vmcs_readl(GUEST_RFLAGS));
+	pr_err("vsi %s: RAX %llx RBX %llx RCX %llx RDX %llx RSI %llx RDI %llx RBP %llx",
+	       vc->vsi->name, (unsigned long long)r->rax, (unsigned long long)r->rbx,
+	       (unsigned long long)r->rcx, (unsigned long long)r->rdx, (unsigned long long)r->rsi,
+	       (unsigned long long)r->rdi, (unsigned long long)r->rbp);
+	pr_err("vsi %s: R8 %llx R9 %llx R10 %llx R11 %llx R12 %llx R13 %llx R14 %llx R15 %llx",
+	       vc->vsi->name, (unsigned long long)r->r8, (unsigned long long)r->r9,
+	       (unsigned long long)r->r10, (unsigned long long)r->r11, (unsigned long long)r->r12,
+	       (unsigned long long)r->r13, (unsigned long long)r->r14, (unsigned long long)r->r15);
+	pr_err("vsi %s: CR0 0x%llx CR3 0x%llx CR4 0x%llx EFER 0x%llx CS 0x%x", vc->vsi->name,
+	       (unsigned long long)vmcs_readl(CR0_READ_SHADOW),
+	       (unsigned long long)vmcs_readl(GUEST_CR3),
+	       (unsigned long long)vmcs_readl(CR4_READ_SHADOW),
+	       (unsigned long long)vmcs_read64(GUEST_IA32_EFER), vmcs_read16(GUEST_CS_SELECTOR));
+	vsi_fault(vc, "%s: exit %s at RIP 0x%llx", why, vmx_exit_reason_name(reason),
+		  (unsigned long long)vmcs_readl(GUEST_RIP));
+	return EXIT_LEAVE;
+}
+
+static void cpuid_topology(struct vcpu *vc, u32 leaf, u32 sub, struct cpuid_regs *r)
+{
+	u32 n = vc->vsi->nr_vcpus, shift = 0;
+
+	while ((1U << shift) < n)
+		shift++;
+	if (leaf == 4) {
+		r->eax = (r->eax & 0x3fff) | ((n - 1) << 26); /* cores per package */
+		return;
+	}
+	/* Leaf 0xB: level 0 SMT (one thread per core), level 1 cores. */
+	r->edx = vc->index;
+	r->ecx = sub & 0xff;
+	if (sub == 0) {
+		r->eax = 0, r->ebx = 1, r->ecx |= 1 << 8;
+	} else if (sub == 1) {
+		r->eax = shift, r->ebx = n, r->ecx |= 2 << 8;
+	} else {
+		r->eax = 0, r->ebx = 0;
+	}
+}
+
+static enum exit_result handle_cpuid(struct vcpu *vc)
+{
+	struct guest_regs *g = &vc->arch.regs;
+	u32 leaf = (u32)g->rax, sub = (u32)g->rcx;
+	struct cpuid_regs r = { 0, 0, 0, 0 };
+
+	if (leaf == HV_CPUID_BASE) {
+		r = (struct cpuid_regs){ HV_CPUID_MAX, HV_CPUID_SIG_EBX, HV_CPUID_SIG_ECX,
+					 HV_CPUID_SIG_EDX };
+	} else if (leaf == HV_CPUID_INFO) {
+		r.eax = (u32)(vc->vsi->ram_size / MiB);
+		r.ebx = vc->vsi->nr_vcpus;
+		r.ecx = vc->index;
+	} else if (leaf < HV_CPUID_BASE || leaf >= 0x80000000) {
+		r = cpuid(leaf, sub);
+		switch (leaf) {
+		case 1:
+			/* x2APIC: its MSRs are emulated whatever the host has */
+			r.ecx = (r.ecx & ~CPUID_1_ECX_HIDE) | CPUID_1_ECX_HYPERVISOR |
+				CPUID_1_ECX_X2APIC;
+			r.edx &= ~CPUID_1_EDX_HIDE;
+			if (vc->vsi->nr_vcpus > 1)
+				r.edx |= CPUID_1_EDX_HTT;
+			r.ebx = (r.ebx & 0xffff) | (vc->vsi->nr_vcpus << 16) | (vc->index << 24);
+			break;
+		case 4:
+		case 0xb:
+			cpuid_topology(vc, leaf, sub, &r);
+			break;
+		case 5:	  /* MONITOR/MWAIT */
+		case 6:	  /* thermal and power */
+		case 0xa: /* performance monitoring */
+			r = (struct cpuid_regs){ 0, 0, 0, 0 };
+			break;
+		case 7:
+			if (sub == 0) {
+				r.ebx &= ~CPUID_7_EBX_HIDE;
+				r.ecx &= ~CPUID_7_ECX_HIDE;
+				r.edx &= ~CPUID_7_EDX_HIDE;
+			}
+			break;
+		}
+	}
+	g->rax = r.eax, g->rbx = r.ebx, g->rcx = r.ecx, g->rdx = r.edx;
+	vmx_skip_instruction();
+	return EXIT_RESUME;
+}
+
+static enum exit_result handle_io(struct vcpu *vc, u64 q)
+{
+	struct guest_regs *g = &vc->arch.regs;
+	u32 size = (q & EXIT_QUAL_IO_SIZE_MASK) + 1, port = (u32)(q >> EXIT_QUAL_IO_PORT_SHIFT);
+	bool in = q & EXIT_QUAL_IO_IN_BIT;
+	u64 mask = size == 4 ? 0xffffffffULL : (1ULL << (size * 8)) - 1;
+
+	if (q & EXIT_QUAL_IO_STRING_BIT)
+		return fault_exit(vc, EXIT_REASON_IO_INSTRUCTION,
+				  "string I/O (INS/OUTS) is not supported");
+	if (port >= PORT_COM1 && port <= PORT_COM1_END) {
+		if (in)
+			g->rax = (g->rax & ~mask) | vsi_uart_read(vc->vsi, port - PORT_COM1);
+		else
+			vsi_uart_write(vc->vsi, port - PORT_COM1, (u8)g->rax);
+	} else if (!in && port == PORT_RESET_CONTROL && (g->rax & RESET_CONTROL_RST)) {
+		vmx_skip_instruction();
+		vsi_post_request(vc->vsi, VSI_REQ_RESET);
+		return EXIT_LEAVE;
+	} else if (!in && port == PORT_KBD_CMD && (u8)g->rax == KBD_CMD_RESET) {
+		vmx_skip_instruction();
+		vsi_post_request(vc->vsi, VSI_REQ_RESET);
+		return EXIT_LEAVE;
+	} else {
+		vc->io_unclaimed++;
+		if (in)
+			g->rax = (g->rax & ~mask) | mask; /* nothing decodes it: all ones */
+	}
+	if (in && size == 4)
+		g->rax &= 0xffffffffULL; /* a 32-bit result zero-extends (SDM 3.4.1.1) */
+	vmx_skip_instruction();
+	return EXIT_RESUME;
+}
+
+/* A memory type valid in IA32_PAT: 0, 1, 4, 5, 6, 7 (SDM 11.12.2). */
+static bool pat_valid(u64 pat)
+{
+	for (int i = 0; i < 8; i++) {
+		u8 t = (pat >> (i * 8)) & 0xff;
+		if (t == 2 || t == 3 || t > 7)
+			return false;
+	}
+	return true;
+}
+
+/* The x2APIC ICR: deliver within the VSI, drop and count everything else. */
+static void write_icr(struct vcpu *vc, u64 icr)
+{
+	u32 vector = icr & 0xff, mode = (icr >> 8) & 7, shorthand = (icr >> 18) & 3;
+	u32 dest = (u32)(icr >> 32);
+	struct vsi *v = vc->vsi;
+
+	vc->arch.icr = icr;
+	if (shorthand == 1) { /* self */
+		vcpu_deliver(vc, mode, vector);
+		return;
+	}
+	if (shorthand == 2 || shorthand == 3 || dest == 0xffffffff) { /* broadcast */
+		for (u32 i = 0; i < v->nr_vcpus; i++)
+			if (shorthand != 3 || i != vc->index)
+				vcpu_deliver(&v->vcpus[i], mode, vector);
+		return;
+	}
+	if ((icr & BIT(11)) || dest >= v->nr_vcpus) { /* logical mode, or outside the VSI */
+		vc->ipi_dropped++;
+		return;
+	}
+	vcpu_deliver(&v->vcpus[dest], mode, vector);
+}
+
+/* RDMSR of the allowlist in docs/vsi-platform.md; false means #GP. */
+static bool msr_read(struct vcpu *vc, u32 msr, u64 *val)
+{
+	switch (msr) {
+	case MSR_IA32_TIME_STAMP_COUNTER:
+		*val = rdtsc();
+		return true;
+	case MSR_IA32_APIC_BASE:
+		*val = vc->arch.apic_base;
+		return true;
+	case MSR_IA32_FEATURE_CONTROL:
+		*val = MSR_IA32_FEATURE_CONTROL_LOCK_BIT; /* locked, VMX off */
+		return true;
+	case MSR_IA32_BIOS_SIGN_ID:
+	case MSR_IA32_PLATFORM_ID:
+	case MSR_IA32_MTRRCAP:
+	case MSR_IA32_MTRR_DEF_TYPE:
+	case MSR_IA32_DEBUGCTL:
+		*val = 0;
+		return true;
+	case MSR_IA32_MISC_ENABLE:
+		*val = 1; /* fast strings */
+		return true;
+	case MSR_IA32_PAT:
+		*val = vmcs_read64(GUEST_IA32_PAT);
+		return true;
+	case MSR_IA32_EFER:
+		*val = vmcs_read64(GUEST_IA32_EFER);
+		return true;
+	case MSR_IA32_X2APIC_APICID:
+		*val = vc->index;
+		return true;
+	case MSR_IA32_X2APIC_ICR:
+		*val = vc->arch.icr;
+		return true;
+	}
+	if ((msr >= MSR_IA32_MTRR_PHYSBASE0 && msr < MSR_IA32_MTRR_PHYSBASE0 + 16) ||
+	    msr == MSR_IA32_MTRR_FIX64K_00000 || msr == MSR_IA32_MTRR_FIX16K_80000 ||
+	    msr == MSR_IA32_MTRR_FIX16K_A0000 ||
+	    (msr >= MSR_IA32_MTRR_FIX4K_C0000 && msr <= MSR_IA32_MTRR_FIX4K_F8000) ||
+	    (msr >= MSR_IA32_X2APIC_BASE && msr <= MSR_IA32_X2APIC_END)) {
+		*val = 0;
+		return true;
+	}
+	return false;
+}
+
+/* EFER: only SCE, LME and NXE are the guest's to set; LMA follows paging. */
+static bool write_efer(u64 val)
+{
+	u64 efer = vmcs_read64(GUEST_IA32_EFER);
+	u64 allowed = MSR_IA32_EFER_SCE_BIT | MSR_IA32_EFER_LME_BIT | MSR_IA32_EFER_NXE_BIT;
+
+	if (val & ~(allowed | MSR_IA32_EFER_LMA_BIT))
+		return false;
+	if ((vmcs_readl(CR0_READ_SHADOW) & X86_CR0_PG) && ((val ^ efer) & MSR_IA32_EFER_LME_BIT))
+		return false; /* LME cannot change while paging is on */
+	vmcs_write64(GUEST_IA32_EFER, (val & allowed) | (efer & MSR_IA32_EFER_LMA_BIT));
+	return true;
+}
+
+static bool msr_write(struct vcpu *vc, u32 msr, u64 val)
+{
+	switch (msr) {
+	case MSR_IA32_TIME_STAMP_COUNTER:
+	case MSR_IA32_BIOS_SIGN_ID:
+	case MSR_IA32_MISC_ENABLE:
+	case MSR_IA32_MTRR_DEF_TYPE:
+		return true; /* ignored */
+	case MSR_IA32_APIC_BASE:
+		if ((val & MSR_IA32_APIC_BASE_ADDR_MASK) != XAPIC_DEFAULT_BASE)
+			return false;
+		vc->arch.apic_base = (val & ~MSR_IA32_APIC_BASE_BSP_BIT) |
+				     (vc->arch.apic_base & MSR_IA32_APIC_BASE_BSP_BIT);
+		return true;
+	case MSR_IA32_DEBUGCTL:
+		return val == 0;
+	case MSR_IA32_PAT:
+		if (!pat_valid(val))
+			return false;
+		vmcs_write64(GUEST_IA32_PAT, val);
+		return true;
+	case MSR_IA32_EFER:
+		return write_efer(val);
+	case MSR_IA32_X2APIC_ICR:
+		write_icr(vc, val);
+		return true;
+	case MSR_IA32_X2APIC_APICID:
+		return false; /* read-only in x2APIC mode */
+	}
+	if ((msr >= MSR_IA32_MTRR_PHYSBASE0 && msr < MSR_IA32_MTRR_PHYSBASE0 + 16) ||
+	    msr == MSR_IA32_MTRR_FIX64K_00000 || msr == MSR_IA32_MTRR_FIX16K_80000 ||
+	    msr == MSR_IA32_MTRR_FIX16K_A0000 ||
+	    (msr >= MSR_IA32_MTRR_FIX4K_C0000 && msr <= MSR_IA32_MTRR_FIX4K_F8000) ||
+	    (msr >= MSR_IA32_X2APIC_BASE && msr <= MSR_IA32_X2APIC_END))
+		return true; /* ignored */
+	return false;
+}
+
+static enum exit_result handle_msr(struct vcpu *vc, bool write)
+{
+	struct guest_regs *g = &vc->arch.regs;
+	u32 msr = (u32)g->rcx;
+	u64 val = (g->rdx << 32) | (u32)g->rax;
+
+	if (write ? !msr_write(vc, msr, val) : !msr_read(vc, msr, &val)) {
+		vc->msr_denied++;
+		pr_debug("vsi %s: vCPU %u: %s 0x%x denied: #GP", vc->vsi->name, vc->index,
+			 write ? "WRMSR" : "RDMSR", msr);
+		inject_gp();
+		return EXIT_RESUME;
+	}
+	if (!write) {
+		g->rax = (u32)val;
+		g->rdx = val >> 32;
+	}
+	vmx_skip_instruction();
+	return EXIT_RESUME;
+}
+
+/* XSETBV (SDM Vol. 2C): XCR0 only, x87 always, AVX needs SSE, MPX and AVX-512 in groups. */
+static enum exit_result handle_xsetbv(struct vcpu *vc)
+{
+	struct guest_regs *g = &vc->arch.regs;
+	u64 val = (g->rdx << 32) | (u32)g->rax;
+	struct cpuid_regs x = cpuid(0xd, 0);
+	u64 supported = ((u64)x.edx << 32) | x.eax;
+
+	if (!(vmcs_readl(CR4_READ_SHADOW) & X86_CR4_OSXSAVE)) {
+		inject_ud();
+		return EXIT_RESUME;
+	}
+	if (guest_cpl() != 0 || (u32)g->rcx != 0 || !(val & XCR0_X87) || (val & ~supported) ||
+	    ((val & XCR0_AVX) && !(val & XCR0_SSE)) ||
+	    (!(val & XCR0_BNDREGS) != !(val & XCR0_BNDCSR)) ||
+	    ((val & XCR0_AVX512) && ((val & XCR0_AVX512) != XCR0_AVX512 || !(val & XCR0_AVX)))) {
+		inject_gp();
+		return EXIT_RESUME;
+	}
+	asm volatile("xsetbv" : : "c"(0), "a"((u32)val), "d"((u32)(val >> 32)));
+	vc->arch.xcr0 = val;
+	vmx_skip_instruction();
+	return EXIT_RESUME;
+}
+
+static enum exit_result handle_hlt(struct vcpu *vc)
+{
+	vmx_skip_instruction();
+	vmx_wait_for_work(vc, vmcs_readl(GUEST_RFLAGS) & X86_RFLAGS_IF);
+	return EXIT_RESUME;
+}
+
+static enum exit_result handle_vmcall(struct vcpu *vc)
+{
+	struct guest_regs *g = &vc->arch.regs;
+
+	g->rax = g->rax == HYPERCALL_NOP ? 0 : (u64)-ENOSYS;
+	vmx_skip_instruction();
+	return EXIT_RESUME;
+}
+
+static enum exit_result handle_ept_violation(struct vcpu *vc)
+{
+	u64 q = vmcs_readl(EXIT_QUALIFICATION);
+	const char *kind = (q & EXIT_QUAL_EPT_FETCH_BIT)   ? "instruction fetch"
+			   : (q & EXIT_QUAL_EPT_WRITE_BIT) ? "write"
+							   : "read";
+	char why[80];
+
+	snprintf(why, sizeof(why), "%s at guest-physical 0x%llx outside its memory", kind,
+		 (unsigned long long)vmcs_read64(GUEST_PHYSICAL_ADDRESS));
+	return fault_exit(vc, EXIT_REASON_EPT_VIOLATION, why);
+}
+
+static enum exit_result handle_exception_nmi(struct vcpu *vc)
+{
+	u32 info = vmcs_read32(VM_EXIT_INTR_INFO);
+
+	if ((info & INTR_INFO_TYPE_MASK) == INTR_TYPE_NMI) {
+		trap_nmi_in_guest(); /* a host NMI: parks us if the hypervisor is dumping */
+		return EXIT_RESUME;
+	}
+	return fault_exit(vc, EXIT_REASON_EXCEPTION_NMI, "unexpected exception exit");
+}
+
+static enum exit_result handle_triple_fault(struct vcpu *vc)
+{
+	if (vc->vsi->cfg->on_triple_fault == VSI_ON_FAULT_RESET) {
+		pr_warn("vsi %s: vCPU %u triple fault at RIP 0x%llx: resetting (on_triple_fault = "
+			"reset)",
+			vc->vsi->name, vc->index, (unsigned long long)vmcs_readl(GUEST_RIP));
+		vsi_post_request(vc->vsi, VSI_REQ_RESET);
+		return EXIT_LEAVE;
+	}
+	return fault_exit(vc, EXIT_REASON_TRIPLE_FAULT, "triple fault (on_triple_fault = stop)");
+}
+
+/* VM entry failed on guest state (SDM 26.8): basic reason 33/34/41 with bit 31 set. */
+static enum exit_result entry_failure(struct vcpu *vc, u32 reason)
+{
+	pr_err("vsi %s: vCPU %u: VM entry failed: %s, exit qualification %llu%s", vc->vsi->name,
+	       vc->index, vmx_exit_reason_name(reason),
+	       (unsigned long long)vmcs_readl(EXIT_QUALIFICATION),
+	       reason == EXIT_REASON_INVALID_STATE ? " (see the guest state below)" : "");
+	vmcs_dump_guest();
+	vsi_fault(vc, "VM entry failed: %s", vmx_exit_reason_name(reason));
+	return EXIT_LEAVE;
+}
+
+enum exit_result vmx_handle_exit(struct vcpu *vc, u32 full)
+{
+	u32 reason = full & EXIT_REASON_BASIC_MASK;
+
+	if (reason < VSI_EXIT_COUNTERS)
+		vc->exits[reason]++;
+	if (full & EXIT_REASON_ENTRY_FAILURE_BIT)
+		return entry_failure(vc, reason);
+	switch (reason) {
+	case EXIT_REASON_EXCEPTION_NMI:
+		return handle_exception_nmi(vc);
+	case EXIT_REASON_EXTERNAL_INTERRUPT:
+		lapic_eoi(); /* acknowledged on exit; a kick has done its job */
+		return EXIT_RESUME;
+	case EXIT_REASON_TRIPLE_FAULT:
+		return handle_triple_fault(vc);
+	case EXIT_REASON_INIT_SIGNAL:
+	case EXIT_REASON_SIPI_SIGNAL:
+	case EXIT_REASON_INTERRUPT_WINDOW:
+	case EXIT_REASON_NMI_WINDOW:
+	case EXIT_REASON_PREEMPTION_TIMER:
+		return EXIT_RESUME; /* nothing to do but re-evaluate what to inject */
+	case EXIT_REASON_CPUID:
+		return handle_cpuid(vc);
+	case EXIT_REASON_HLT:
+		return handle_hlt(vc);
+	case EXIT_REASON_INVD:
+	case EXIT_REASON_WBINVD:
+		asm volatile("wbinvd" ::: "memory"); /* INVD would drop others' dirty lines */
+		vmx_skip_instruction();
+		return EXIT_RESUME;
+	case EXIT_REASON_PAUSE_INSTRUCTION:
+		vmx_skip_instruction();
+		return EXIT_RESUME;
+	case EXIT_REASON_VMCALL:
+		return handle_vmcall(vc);
+	case EXIT_REASON_GETSEC:
+	case EXIT_REASON_VMCLEAR:
+	case EXIT_REASON_VMLAUNCH:
+	case EXIT_REASON_VMPTRLD:
+	case EXIT_REASON_VMPTRST:
+	case EXIT_REASON_VMREAD:
+	case EXIT_REASON_VMRESUME:
+	case EXIT_REASON_VMWRITE:
+	case EXIT_REASON_VMOFF:
+	case EXIT_REASON_VMON:
+	case EXIT_REASON_INVEPT:
+	case EXIT_REASON_INVVPID:
+	case EXIT_REASON_VMFUNC:
+	case EXIT_REASON_MWAIT_INSTRUCTION:
+	case EXIT_REASON_MONITOR_INSTRUCTION:
+	case EXIT_REASON_ENCLS:
+		inject_ud(); /* no VMX, SMX, MONITOR or SGX inside a VSI */
+		return EXIT_RESUME;
+	case EXIT_REASON_RDPMC:
+		inject_gp();
+		return EXIT_RESUME;
+	case EXIT_REASON_CR_ACCESS:
+		return vmx_handle_cr(vc);
+	case EXIT_REASON_IO_INSTRUCTION:
+		return handle_io(vc, vmcs_readl(EXIT_QUALIFICATION));
+	case EXIT_REASON_MSR_READ:
+		return handle_msr(vc, false);
+	case EXIT_REASON_MSR_WRITE:
+		return handle_msr(vc, true);
+	case EXIT_REASON_XSETBV:
+		return handle_xsetbv(vc);
+	case EXIT_REASON_EPT_VIOLATION:
+		return handle_ept_violation(vc);
+	case EXIT_REASON_EPT_MISCONFIG:
+		return fault_exit(vc, reason, "EPT misconfiguration (a hypervisor bug)");
+	case EXIT_REASON_TASK_SWITCH:
+		return fault_exit(vc, reason, "hardware task switches are not supported");
+	}
+	return fault_exit(vc, reason, "unhandled exit");
+}
