@@ -17,9 +17,11 @@ LD	:= ld
 NASM	:= nasm
 PYTHON	?= python3
 
-# Kernel command line and modules baked into the default images.
+# Kernel command line and modules baked into the default images: the demo
+# configuration and the guest ROMs it names.
 CMDLINE	?= loglevel=info
-MODULES	?=
+GUEST_DIR := $(BUILD)/guest
+MODULES	?= guest/demo/hv.cfg $(GUEST_DIR)/hello.rom $(GUEST_DIR)/smp.rom
 
 INCLUDES := -Ikernel/include -Iarch/x86_64/include -Idrivers -Iboot
 KCFLAGS	:= -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie -mno-red-zone \
@@ -41,6 +43,8 @@ EFI	:= $(BUILD)/efi/BOOTX64.EFI
 ISO	:= $(BUILD)/hv.iso
 ESP	:= $(BUILD)/esp
 
+
+.PHONY: bench
 .PHONY: all kernel efi iso esp guest deps run run-bochs run-qemu-kvm run-uefi test unit-test \
 	system-test format format-check clean
 .DELETE_ON_ERROR:
@@ -51,7 +55,12 @@ kernel: $(KERNEL)
 efi: $(EFI)
 iso: $(ISO)
 esp: $(ESP)/EFI/BOOT/BOOTX64.EFI
-guest: ; $(MAKE) -C guest/tests BUILD=$(abspath $(BUILD)/guest)
+guest:
+	$(MAKE) -C guest/tests BUILD=$(abspath $(GUEST_DIR))
+
+# A ROM the images need is built by the guest tree (which tracks its own sources).
+$(GUEST_DIR)/%.rom: | guest
+	@test -f $@
 
 deps:
 	@sh tools/install-deps.sh
@@ -89,11 +98,11 @@ $(EFI): $(wildcard boot/efi/*.c boot/efi/*.h boot/efi/Makefile) kernel/mm/memmap
 	drivers/uart/uart.c boot/boot_info.h
 	$(MAKE) -C boot/efi BUILD=$(abspath $(BUILD)/efi)
 
-$(ISO): $(KERNEL) tools/mkiso.sh
+$(ISO): $(KERNEL) tools/mkiso.sh $(MODULES) | guest
 	@echo "  ISO     $@"
 	$(Q)sh tools/mkiso.sh $@ $(KERNEL) "$(CMDLINE)" $(MODULES)
 
-$(ESP)/EFI/BOOT/BOOTX64.EFI: $(KERNEL) $(EFI) tools/mkesp.sh
+$(ESP)/EFI/BOOT/BOOTX64.EFI: $(KERNEL) $(EFI) tools/mkesp.sh $(MODULES) | guest
 	@echo "  ESP     $(ESP) $(BUILD)/esp.img"
 	$(Q)sh tools/mkesp.sh --image $(BUILD)/esp.img $(ESP) $(EFI) $(KERNEL) "$(CMDLINE)" $(MODULES)
 
@@ -117,6 +126,9 @@ unit-test:
 
 system-test: all
 	$(PYTHON) tests/system/run.py --build $(BUILD)
+
+bench: deps all
+	$(PYTHON) tests/bench/run.py --build $(BUILD)
 
 # make fuzz: every libFuzzer target in tests/fuzz for FUZZ_SECONDS each; fails on a crash.
 FUZZ_SECONDS ?= 60

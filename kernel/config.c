@@ -493,7 +493,7 @@ static void parse_cpus(struct parser *p, char *val)
 	} while (item);
 }
 
-/* "memory": a size, 2 MiB aligned, at least 2 MiB; the total is checked at the end. */
+/* "memory": a size, 2 MiB aligned, 2 MiB to 3 GiB; the total is checked at the end. */
 static void parse_memory(struct parser *p, char *val)
 {
 	char lo[24], hi[24];
@@ -506,6 +506,11 @@ static void parse_memory(struct parser *p, char *val)
 		line_error(p, "memory = '%.40s' is not a size; write e.g. 64M, 2G or 1G512M", val);
 	} else if (size < CONFIG_RAM_ALIGN) {
 		line_error(p, "memory = %.40s is too small: a VSI needs at least 2 MiB; try 2M",
+			   val);
+	} else if (size > CONFIG_RAM_MAX) {
+		line_error(p,
+			   "memory = %.40s is too large: a VSI's RAM lies below 3 GiB "
+			   "(docs/vsi-platform.md); at most 3G",
 			   val);
 	} else if (!IS_ALIGNED(size, CONFIG_RAM_ALIGN)) {
 		down = ALIGN_DOWN(size, CONFIG_RAM_ALIGN);

@@ -69,3 +69,19 @@ void log_printf(enum log_level level, const char *fmt, ...)
 	log_vprintf(level, fmt, ap);
 	va_end(ap);
 }
+
+void console_printf(const char *fmt, ...)
+{
+	char line[LOG_LINE_MAX];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n >= (int)sizeof(line))
+		n = sizeof(line) - 1;
+	spin_lock(&log_lock);
+	console_write(line, n);
+	spin_unlock(&log_lock);
+}

@@ -10,27 +10,58 @@
 #include <asm/smp.h>
 #include <asm/spinlock.h>
 #include <asm/vmx.h>
+#include <asm/trap.h>
+#include <hv/config.h>
 #include <hv/errno.h>
 #include <hv/kernel.h>
 #include <hv/log.h>
 #include <hv/string.h>
+#include <hv/vsi.h>
 #include <uart/uart.h>
 
-#define HV_VERSION "0.1"
+#define HV_VERSION	"0.1"
+#define SERVICE_HZ	100	   /* the service CPU's wake-up rate */
+#define VSI_RAM_RESERVE (16 * MiB) /* kept back for EPT tables, VMCS pages, ROM copies */
 
 struct boot_info boot_info;
 struct frame_alloc frames;
 static spinlock_t frames_lock;
 static struct acpi_info acpi;
 static volatile int vmx_errors;
+static struct hv_config config;
+static volatile u32 service_cpu;
 
-void *page_alloc_zeroed(u64 size, u64 align, u64 limit)
+u64 page_alloc_try(u64 size, u64 align, u64 limit)
 {
 	u64 pa;
 
 	spin_lock(&frames_lock);
 	pa = frame_alloc(&frames, size, align, limit);
 	spin_unlock(&frames_lock);
+	return pa;
+}
+
+void page_free(u64 pa, u64 size)
+{
+	spin_lock(&frames_lock);
+	if (frame_free(&frames, pa, ALIGN_UP(size, PAGE_SIZE)))
+		panic("mem: freeing 0x%llx (%llu bytes) that is not allocated",
+		      (unsigned long long)pa, (unsigned long long)size);
+	spin_unlock(&frames_lock);
+}
+
+const struct boot_module *boot_module_find(const char *name)
+{
+	for (u32 i = 0; i < boot_info.nr_modules; i++)
+		if (!strcmp(boot_info.modules[i].name, name))
+			return &boot_info.modules[i];
+	return NULL;
+}
+
+void *page_alloc_zeroed(u64 size, u64 align, u64 limit)
+{
+	u64 pa = page_alloc_try(size, align, limit);
+
 	if (!pa)
 		panic("out of memory allocating %llu bytes", (unsigned long long)size);
 	return memset((void *)(uintptr_t)pa, 0, ALIGN_UP(size, PAGE_SIZE));
@@ -230,6 +261,77 @@ static bool vmx_init_all(void)
 	return vmx_errors == 0 && in_root == nr_cpus;
 }
 
+void service_kick(void)
+{
+	if (cpu_id() != service_cpu)
+		lapic_send_ipi(cpus[service_cpu]->apic_id, APIC_ICR_DM_FIXED | VECTOR_KICK);
+}
+
+/* The service CPU: console and VSI lifecycle, woken by its timer or by kicks. */
+static void service_loop(void *unused)
+{
+	service_cpu = cpu_id();
+	lapic_timer_periodic(VECTOR_TIMER, SERVICE_HZ);
+	pr_info("hv: service CPU %u: console ready ('help' lists the commands)", service_cpu);
+	for (;;) {
+		console_poll();
+		vsi_poll();
+		asm volatile("sti; hlt; cli" ::: "memory");
+	}
+}
+
+/* Read, check and apply the configuration module; false when there is nothing valid to run. */
+static bool load_config(void)
+{
+	static const char *names[BOOT_MODULES_MAX];
+	static u64 sizes[BOOT_MODULES_MAX];
+	static struct config_errors errs;
+	char file[BOOT_MODNAME_MAX] = "hv.cfg";
+	const struct boot_module *m;
+	struct config_env env;
+	u64 avail = frame_free_bytes(&frames);
+
+	cmdline_get(boot_info.cmdline, "config", file, sizeof(file));
+	m = boot_module_find(file);
+	if (!m) {
+		pr_info("config: no module '%s': no VSIs to start", file);
+		return false;
+	}
+	for (u32 i = 0; i < boot_info.nr_modules; i++) {
+		names[i] = boot_info.modules[i].name;
+		sizes[i] = boot_info.modules[i].size;
+	}
+	env = (struct config_env){ nr_cpus, avail > VSI_RAM_RESERVE ? avail - VSI_RAM_RESERVE : 0,
+				   names, boot_info.nr_modules, sizes };
+	if (config_parse((const char *)(uintptr_t)m->base, m->size, &env, &config, &errs)) {
+		config_report(file, &errs);
+		pr_err("config: %s rejected (%u problem%s): no VSI started", file, errs.nr,
+		       errs.nr == 1 ? "" : "s");
+		return false;
+	}
+	if (config.log_level >= 0)
+		log_set_level(config.log_level);
+	pr_info("config: %s: %u VSIs, service CPU %u", file, config.nr_vsis, config.service_cpu);
+	return true;
+}
+
+/* Start the VSIs and become the service CPU, or hand that role over and run vCPUs. */
+static __noreturn void run(void)
+{
+	u32 svc = 0;
+
+	if (load_config()) {
+		vsi_init_all(&config);
+		svc = config.service_cpu;
+	}
+	pr_info("hv: ready: %u CPUs in VMX root, %u VSIs", nr_cpus, nr_vsis);
+	if (svc != 0 && smp_run_on(svc, service_loop, NULL))
+		smp_worker_loop(); /* CPU 0 may then run a vCPU */
+	service_loop(NULL);
+	for (;;)
+		halt();
+}
+
 static void check_boot_info(const struct boot_info *bi)
 {
 	if (bi->magic != BOOT_INFO_MAGIC || bi->version != BOOT_INFO_VERSION)
@@ -257,9 +359,8 @@ __noreturn void kernel_main(const struct boot_info *bi)
 	smp_boot(&acpi);
 	selftests();
 	if (vmx_init_all())
-		pr_info("hv: ready: %u CPUs in VMX root, nothing to run yet", nr_cpus);
-	else
-		pr_err("hv: halted: VMX could not be enabled on every CPU (see above)");
+		run();
+	pr_err("hv: halted: VMX could not be enabled on every CPU (see above)");
 	for (;;)
 		halt();
 }

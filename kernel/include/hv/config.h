@@ -18,6 +18,7 @@
 #define CONFIG_LINE_MAX	  255 /* characters per line, without the line ending */
 #define CONFIG_ERR_MAX	  160 /* bytes of one error message, with the NUL */
 #define CONFIG_RAM_ALIGN  (2 * MiB)
+#define CONFIG_RAM_MAX	  (3 * GiB) /* RAM lies below the 32-bit I/O window */
 #define CONFIG_ROM_MAX	  (1 * MiB)
 
 enum vsi_fault_policy {

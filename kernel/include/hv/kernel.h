@@ -24,10 +24,18 @@ __noreturn void kernel_main(const struct boot_info *bi);
  */
 bool cmdline_get(const char *cmdline, const char *key, char *buf, size_t len);
 
+/* Poll the operator's console (service CPU). */
+void console_poll(void);
+
 /* A broken hypervisor invariant: dump, park every CPU. Never for guest faults. */
 __noreturn void panic(const char *fmt, ...) __printf(1, 2);
 
 /* Allocate zeroed pages (identity-mapped); panics when memory is exhausted. */
 void *page_alloc_zeroed(u64 size, u64 align, u64 limit);
+/* Allocate pages (not zeroed); 0 when nothing fits. Any CPU. */
+u64 page_alloc_try(u64 size, u64 align, u64 limit);
+void page_free(u64 pa, u64 size);
+/* The boot module of that name, or NULL. */
+const struct boot_module *boot_module_find(const char *name);
 
 #endif

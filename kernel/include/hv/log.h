@@ -28,5 +28,7 @@ void log_set_level(enum log_level level);
 void log_break_lock(void);
 /* Raw console output, no prefix (used by the fault dump and the banner). */
 void console_write(const char *s, size_t n);
+/* A whole formatted line on the console, without the CPU prefix (guest output). */
+void console_printf(const char *fmt, ...) __printf(1, 2);
 
 #endif

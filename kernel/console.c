@@ -1,0 +1,153 @@
+/*
+ * The operator's console on the service CPU: a line editor over the UART
+ * and a few commands (README: "The console"). Input is polled by the
+ * service loop, so a busy console never slows a vCPU.
+ */
+#include <hv/kernel.h>
+#include <hv/log.h>
+#include <hv/printf.h>
+#include <hv/string.h>
+#include <hv/vsi.h>
+#include <uart/uart.h>
+
+#define CONSOLE_LINE_MAX 80
+#define PROMPT		 "hv> "
+
+struct console {
+	char line[CONSOLE_LINE_MAX];
+	u32 len;
+};
+
+static struct console con;
+
+static void cmd_help(void)
+{
+	console_printf("commands:\n"
+		       "  list               VSIs: state, CPUs, RAM, resets, exits by reason\n"
+		       "  start NAME         start a stopped VSI from its reset vector\n"
+		       "  stop NAME          stop a VSI (its RAM is zeroed)\n"
+		       "  reset NAME         reset a VSI (RAM zeroed, restarted)\n"
+		       "  help               this text\n");
+}
+
+/* Exit counts of all vCPUs of v by reason, non-zero ones only. */
+static void list_exits(const struct vsi *v)
+{
+	char buf[240];
+	size_t n = 0;
+
+	for (u32 r = 0; r < VSI_EXIT_COUNTERS; r++) {
+		u64 total = 0;
+		for (u32 i = 0; i < v->nr_vcpus; i++)
+			total += v->vcpus[i].exits[r];
+		if (total && n < sizeof(buf))
+			n += snprintf(buf + n, sizeof(buf) - n, " %s=%llu", vcpu_arch_exit_name(r),
+				      (unsigned long long)total);
+	}
+	console_printf("      exits:%s\n", n ? buf : " none");
+}
+
+static void cmd_list(void)
+{
+	console_printf("%-12s %-8s %-10s %8s %6s  %s\n", "NAME", "STATE", "CPUS", "RAM", "RESETS",
+		       "UNCLAIMED-IO/DENIED-MSR/DROPPED-IPI");
+	for (u32 i = 0; i < nr_vsis; i++) {
+		const struct vsi *v = &vsis[i];
+		char cpus[40];
+		u64 io = 0, msr = 0, ipi = 0;
+		size_t n = 0;
+
+		cpus[0] = '\0';
+		for (u32 c = 0; c < v->nr_vcpus && n < sizeof(cpus); c++)
+			n += snprintf(cpus + n, sizeof(cpus) - n, "%s%u", c ? "," : "",
+				      v->vcpus[c].pcpu);
+		for (u32 c = 0; c < v->nr_vcpus; c++) {
+			io += v->vcpus[c].io_unclaimed;
+			msr += v->vcpus[c].msr_denied;
+			ipi += v->vcpus[c].ipi_dropped;
+		}
+		console_printf("%-12s %-8s %-10s %6lluM %6u  %llu/%llu/%llu\n", v->name,
+			       vsi_state_name(v->state), cpus,
+			       (unsigned long long)(v->ram_size / MiB), v->resets,
+			       (unsigned long long)io, (unsigned long long)msr,
+			       (unsigned long long)ipi);
+		list_exits(v);
+	}
+	if (!nr_vsis)
+		console_printf("no VSIs\n");
+}
+
+/* "stop web" -> cmd "stop", arg "web"; returns false on an empty line. */
+static bool split(char *line, char **cmd, char **arg)
+{
+	while (*line == ' ')
+		line++;
+	if (!*line)
+		return false;
+	*cmd = line;
+	while (*line && *line != ' ')
+		line++;
+	while (*line == ' ')
+		*line++ = '\0';
+	*arg = line;
+	for (char *end = line + strlen(line); end > line && end[-1] == ' ';)
+		*--end = '\0';
+	return true;
+}
+
+static void run_vsi_cmd(const char *cmd, const char *arg)
+{
+	struct vsi *v = vsi_find(arg);
+
+	if (!*arg) {
+		console_printf("%s: which VSI? (%s NAME; 'list' shows them)\n", cmd, cmd);
+		return;
+	}
+	if (!v) {
+		console_printf("%s: no VSI named '%s' ('list' shows them)\n", cmd, arg);
+		return;
+	}
+	if (!strcmp(cmd, "start"))
+		vsi_start(v);
+	else if (!strcmp(cmd, "stop"))
+		vsi_stop(v);
+	else
+		vsi_reset(v);
+}
+
+static void run_line(char *line)
+{
+	char *cmd, *arg;
+
+	if (!split(line, &cmd, &arg))
+		return;
+	if (!strcmp(cmd, "help") || !strcmp(cmd, "?"))
+		cmd_help();
+	else if (!strcmp(cmd, "list") || !strcmp(cmd, "ls"))
+		cmd_list();
+	else if (!strcmp(cmd, "start") || !strcmp(cmd, "stop") || !strcmp(cmd, "reset"))
+		run_vsi_cmd(cmd, arg);
+	else
+		console_printf("unknown command '%s'; 'help' lists them\n", cmd);
+}
+
+void console_poll(void)
+{
+	int c;
+
+	while ((c = uart_getc()) >= 0) {
+		if (c == '\r' || c == '\n') {
+			console_printf("\n");
+			con.line[con.len] = '\0';
+			run_line(con.line);
+			con.len = 0;
+			console_printf(PROMPT);
+		} else if ((c == 0x7f || c == '\b') && con.len) {
+			con.len--;
+			console_printf("\b \b");
+		} else if (c >= 0x20 && c < 0x7f && con.len < CONSOLE_LINE_MAX - 1) {
+			con.line[con.len++] = (char)c;
+			console_printf("%c", c);
+		}
+	}
+}

@@ -1,0 +1,123 @@
+/*
+ * VSIs: isolated guests on dedicated physical CPUs. The service CPU owns
+ * every lifecycle change (start, stop, reset, fault); a vCPU that needs one
+ * posts a request and returns to its thread, which waits for the next run.
+ * See docs/vsi-platform.md for what the guest sees.
+ */
+#ifndef HV_VSI_H
+#define HV_VSI_H
+
+#include <asm/ept.h>
+#include <asm/spinlock.h>
+#include <asm/vcpu.h>
+#include <hv/config.h>
+#include <hv/types.h>
+
+#define VSI_MAX		  CONFIG_MAX_VSIS
+#define VSI_EXIT_COUNTERS 80 /* indexed by the basic exit reason */
+#define VSI_UART_LINE	  160
+#define VSI_REPORT_MAX	  96
+
+enum vsi_state {
+	VSI_CREATED = 0, /* memory and EPT ready, never run */
+	VSI_RUNNING,
+	VSI_STOPPED, /* stopped by the console; RAM zeroed */
+	VSI_FAULTED, /* stopped because the guest did something we cannot run */
+};
+
+/* What the service CPU is asked to do with a VSI (posted by vCPUs or the console). */
+enum vsi_request {
+	VSI_REQ_NONE = 0,
+	VSI_REQ_STOP,
+	VSI_REQ_RESET,
+	VSI_REQ_FAULT,
+};
+
+enum vcpu_run_state {
+	VCPU_PARKED = 0, /* in its thread, not running guest code */
+	VCPU_WAIT_SIPI,	 /* an AP of a running VSI, waiting for INIT-SIPI */
+	VCPU_RUNNING,
+};
+
+struct vsi;
+
+struct vcpu {
+	struct vsi *vsi;
+	u32 index; /* within the VSI; also its APIC ID */
+	u32 pcpu;  /* the physical CPU it is pinned to */
+	volatile u32 run_state;
+	u32 seen_gen; /* the last run generation this vCPU started */
+	u64 exits[VSI_EXIT_COUNTERS];
+	u64 io_unclaimed; /* accesses to ports nothing decodes */
+	u64 msr_denied;	  /* RDMSR/WRMSR that got #GP */
+	u64 ipi_dropped;  /* IPIs to destinations outside the VSI */
+	struct vcpu_arch arch;
+};
+
+struct vsi_uart {
+	spinlock_t lock;
+	u32 len;
+	char line[VSI_UART_LINE];
+	u8 regs[8]; /* what the guest wrote to the other registers */
+};
+
+struct vsi {
+	u32 id;
+	const struct vsi_config *cfg;
+	const char *name;
+	volatile u32 state;   /* enum vsi_state */
+	volatile u32 request; /* enum vsi_request */
+	volatile u32 run_gen; /* bumped by every start; vCPU threads wait for it */
+	u32 resets;
+	u64 ram_hpa, ram_size;
+	u64 rom_hpa, rom_size;
+	struct ept ept;
+	struct vsi_uart uart;
+	char report[VSI_REPORT_MAX]; /* why it faulted */
+	u32 nr_vcpus;
+	struct vcpu *vcpus; /* nr_vcpus of them */
+};
+
+extern struct vsi vsis[VSI_MAX];
+extern u32 nr_vsis;
+
+/* Build every VSI of the configuration (memory, EPT, vCPU threads); autostart. */
+int vsi_init_all(const struct hv_config *cfg);
+/* Lifecycle, service CPU only. 0 or -errno with a message. */
+int vsi_start(struct vsi *v);
+int vsi_stop(struct vsi *v);
+int vsi_reset(struct vsi *v);
+struct vsi *vsi_find(const char *name);
+const char *vsi_state_name(u32 state);
+/* Handle posted requests; the service loop calls it. */
+void vsi_poll(void);
+
+/* From a vCPU: ask the service CPU for a reset/stop/fault; false if one is already pending. */
+bool vsi_post_request(struct vsi *v, u32 req);
+/* From a vCPU: record why the VSI faults and post VSI_REQ_FAULT. */
+void vsi_fault(struct vcpu *vc, const char *fmt, ...) __printf(2, 3);
+
+/* The guest's 16550: one byte written to port base+offset / read from it. */
+void vsi_uart_write(struct vsi *v, u32 offset, u8 val);
+u8 vsi_uart_read(struct vsi *v, u32 offset);
+
+/* Architecture hooks (arch/x86_64/vmx/vcpu.c). */
+int vcpu_arch_init(struct vcpu *vc);
+/* Put the vCPU's guest state back to the reset state (on its own CPU). */
+void vcpu_arch_reset(struct vcpu *vc);
+/* Which large EPT pages this machine can use. */
+void vsi_arch_ept_caps(bool *use_2m, bool *use_1g);
+/* Run the vCPU until its VSI has a request; returns to the thread. */
+void vcpu_arch_run(struct vcpu *vc);
+/* Wake the physical CPU of vc (IPI) so it notices a request or an interrupt. */
+void vcpu_kick(struct vcpu *vc);
+/* Name of exit counter i (the basic exit reason), for the console. */
+const char *vcpu_arch_exit_name(u32 reason);
+
+/* Wake the service CPU (it polls VSI requests and the console). */
+void service_kick(void);
+
+/* Host pointer to [gpa, gpa+len) of the VSI's RAM, or NULL unless all of it is RAM. */
+void *vsi_gpa_to_hva(struct vsi *v, u64 gpa, u64 len);
+
+#endif
