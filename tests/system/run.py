@@ -55,6 +55,54 @@ class Case:
                         os.path.join(self.build, "hv.elf"), cmdline, *modules], check=True)
         return path
 
+    def vsi_iso(self, config, roms, cmdline="loglevel=info"):
+        """An ISO carrying hv.cfg (the config text) and the named guest ROMs."""
+        cfg = os.path.join(self.dir, "hv.cfg")
+        with open(cfg, "w") as f:
+            f.write(config)
+        mods = [cfg] + [os.path.join(self.build, "guest", r) for r in roms]
+        return self.iso(cmdline, mods)
+
+    def bochs_vsis(self, config, roms, cmdline="loglevel=info", **kw):
+        """Boot Bochs with VSIs and wait for the service console."""
+        iso = self.vsi_iso(config, roms, cmdline)
+        self.machine = hvrun.boot_bochs(self.dir, iso, **kw)
+        self.expect(r"hv: service CPU \d+: console ready")
+        return self.machine
+
+    def console(self, command, expect, timeout=60):
+        """Type a console command and wait for expect after it; returns the match."""
+        start = len(self.machine.text)
+        self.machine.write(command + "\r")
+        m = self.machine.wait_for(expect, timeout, start)
+        if not m:
+            raise Failure(f"console command '{command}' never gave /{expect}/")
+        return m
+
+    def guest_lines(self, vsi):
+        """Lines a VSI printed (its UART), without the [name] prefix."""
+        pre = f"[{vsi}] "
+        return [l[len(pre):] for l in self.machine.lines() if l.startswith(pre)]
+
+    def count(self, pattern):
+        return len(re.findall(pattern, self.text(), re.M))
+
+    def wait_count(self, pattern, n, timeout=BOOT_TIMEOUT):
+        """Wait until pattern has matched at least n times on the console."""
+        deadline = time.monotonic() + timeout
+        while self.count(pattern) < n:
+            if time.monotonic() > deadline or self.machine.proc.poll() is not None:
+                raise Failure(f"/{pattern}/ seen {self.count(pattern)} times, want {n}")
+            time.sleep(0.2)
+
+    def expect_guest_ok(self, vsi):
+        """Every EXPECT line of the VSI says ok, and there is at least one."""
+        exp = [l for l in self.guest_lines(vsi) if l.startswith("EXPECT ")]
+        self.check(exp, f"VSI {vsi} printed no EXPECT lines")
+        bad = [l for l in exp if not l.endswith(": ok")]
+        self.check(not bad, f"VSI {vsi}: {bad}")
+        return exp
+
     def bochs(self, cmdline, modules=(), **kw):
         self.machine = hvrun.boot_bochs(self.dir, self.iso(cmdline, modules), **kw)
         return self.machine
@@ -227,9 +275,183 @@ def test_qemu_uefi_no_vmx(c):
     c.expect_absent(r"FATAL")
 
 
+def hello_expected(c):
+    with open(os.path.join(c.build, "guest", "hello.expected")) as f:
+        return f.read().strip()
+
+
+def check_hello(c, vsi, timeout=BOOT_TIMEOUT):
+    c.expect(rf"\[{vsi}\] GUEST hello: done", timeout)
+    sums = [l for l in c.guest_lines(vsi) if l.startswith("GUEST hello: checksum")]
+    want = hello_expected(c)
+    c.check(sums and all(l.split()[-1] == want for l in sums),
+            f"VSI {vsi}: checksum lines {sums}, want {want}")
+    c.expect_guest_ok(vsi)
+
+
+def test_bochs_vsi_side_by_side(c):
+    """Three VSIs: two hello guests print the right checksum while hostile-msr
+    probes MSRs and VMX instructions beside them; then the console stops,
+    starts and resets VSIs by name."""
+    c.bochs_vsis(VSI_CFG.format(a="hello.rom", b="hello.rom", x="hostile-msr.rom",
+                                xname="hostile"),
+                 ["hello.rom", "hostile-msr.rom"], cpus=4, megs=512)
+    check_hello(c, "web")
+    check_hello(c, "db")
+    c.expect(r"\[hostile\] GUEST hostile-msr: done")
+    c.expect_guest_ok("hostile")
+    m = c.console("list", r"hostile +running[^\n]*\n[^\n]*exits:([^\n]*)\n")
+    c.check("MSR_READ" in m.group(1) and "VMCALL" in m.group(1),
+            f"exit counts lack MSR/VMCALL exits: {m.group(1)}")
+    c.console("stop db", r"vsi db: stopped, RAM zeroed")
+    c.console("list", r"db +stopped")
+    c.console("start db", r"vsi db: started")
+    c.wait_count(r"^\[db\] GUEST hello: done", 2)
+    c.console("reset web", r"vsi web: reset \(1 so far\)")
+    c.wait_count(r"^\[web\] GUEST hello: done", 2)
+    check_hello(c, "web")
+    check_hello(c, "db")
+    c.check(c.count(r"^\[web\] EXPECT ram-zero: ok") == 2,
+            "web's RAM was not zero again after the reset")
+    c.console("stop nosuch", r"no VSI named 'nosuch'")
+    c.expect_absent(r"FATAL|faulted")
+
+
+def test_bochs_vsi_memory_and_ipi_attacks(c):
+    """hostile-mem reads beyond its RAM and is stopped with a report naming the
+    address; hostile-ipi sends INIT/SIPI/NMI/fixed IPIs outside its VSI, which
+    are dropped and counted; hello beside them is intact."""
+    c.bochs_vsis(VSI_CFG.format(a="hello.rom", b="hostile-mem.rom", x="hostile-ipi.rom",
+                                xname="ipi").replace("[vsi db]", "[vsi mem]"),
+                 ["hello.rom", "hostile-mem.rom", "hostile-ipi.rom"], cpus=4, megs=512)
+    check_hello(c, "web")
+    addr = c.expect(r"\[mem\] GUEST hostile-mem: reading 0x([0-9a-f]+)").group(1)
+    c.check(int(addr, 16) == 16 * 1024 * 1024, f"first probe at 0x{addr}, want the end of RAM")
+    c.expect(rf"vsi mem: vCPU 0: read at guest-physical 0x0*{addr} outside its memory: "
+             r"exit EPT_VIOLATION \(48\)")
+    c.expect(r"vsi mem: GPA 0x[0-9a-f]+ GLA 0x[0-9a-f]+ RIP 0x[0-9a-f]+")
+    c.expect(r"vsi mem: faulted and stopped")
+    c.expect(r"\[ipi\] GUEST hostile-ipi: done")
+    c.expect_guest_ok("ipi")
+    m = c.console("list", r"ipi +running +3 +\d+M +0  (\d+)/(\d+)/(\d+)")
+    c.check(int(m.group(3)) > 0, "no IPI was counted as dropped")
+    c.console("list", r"mem +faulted")
+    c.expect_absent(r"mem-[0-9a-fx]+-blocked: FAIL|FATAL")
+
+
+def test_bochs_vsi_smp_and_spin(c):
+    """An SMP VSI (2 vCPUs) brings up its AP with INIT-SIPI-SIPI; beside it a
+    guest spinning with interrupts off is stopped from the console."""
+    cfg = """[vsi smp]
+cpus = 1,2
+memory = 16M
+rom = smp.rom
+
+[vsi spin]
+cpus = 3
+memory = 4M
+rom = hostile-spin.rom
+"""
+    c.bochs_vsis(cfg, ["smp.rom", "hostile-spin.rom"], cpus=4, megs=256)
+    c.expect(r"\[smp\] GUEST smp: vcpu 1 apic 1 up")
+    c.expect(r"\[smp\] GUEST smp: done")
+    exp = c.expect_guest_ok("smp")
+    c.check(any("all-vcpus-up" in l for l in exp), "no all-vcpus-up verdict")
+    c.expect(r"\[spin\] GUEST hostile-spin: spinning with interrupts off")
+    time.sleep(2)
+    c.console("stop spin", r"vsi spin: stopped, RAM zeroed")
+    c.console("list", r"spin +stopped")
+    c.console("list", r"smp +running")
+    c.expect_absent(r"did not stop|FATAL")
+
+
+def test_bochs_vsi_io_flood_and_triple_faults(c):
+    """hostile-io floods unclaimed ports (all-ones, counted); a triple fault
+    resets the VSI whose policy says reset and stops the one whose policy
+    says stop."""
+    cfg = """[vsi io]
+cpus = 1
+memory = 4M
+rom = hostile-io.rom
+
+[vsi again]
+cpus = 2
+memory = 4M
+rom = hostile-triple.rom
+on_triple_fault = reset
+
+[vsi once]
+cpus = 3
+memory = 4M
+rom = hostile-triple.rom
+on_triple_fault = stop
+"""
+    c.bochs_vsis(cfg, ["hostile-io.rom", "hostile-triple.rom"], cpus=4, megs=256)
+    c.wait_count(r"^\[again\] GUEST hostile-triple: start", 3)
+    c.expect(r"vsi again: vCPU 0 triple fault at RIP 0x[0-9a-f]+: resetting")
+    c.expect(r"vsi once: vCPU 0: triple fault \(on_triple_fault = stop\): exit TRIPLE_FAULT")
+    c.expect(r"vsi once: faulted and stopped")
+    c.expect(r"\[io\] GUEST hostile-io: done", timeout=300)
+    c.expect_guest_ok("io")
+    m = c.console("list", r"io +running +1 +4M +0  (\d+)/")
+    c.check(int(m.group(1)) >= 100000, f"only {m.group(1)} unclaimed port accesses counted")
+    c.console("stop again", r"vsi again: stopped")
+    c.check(c.count(r"^\[once\] GUEST hostile-triple: start") == 1, "'once' was restarted")
+
+
+def test_bochs_config_errors(c):
+    """A bad configuration is reported with file, line and fix; nothing starts."""
+    cfg = """[hypervisor]
+service_cpu = 0
+
+[vsi web]
+cpus = 0
+memory = 3M
+rom = hello.rom
+
+[vsi web]
+cpus = 1
+memroy = 16M
+rom = nosuch.rom
+"""
+    c.bochs_vsis(cfg, ["hello.rom"], cpus=2, megs=256)
+    c.expect(r"hv.cfg:5: [^\n]*CPU 0 is the service CPU")
+    c.expect(r"hv.cfg:6: [^\n]*2 MiB")
+    c.expect(r"hv.cfg:9: [^\n]*(duplicate|already)")
+    c.expect(r"hv.cfg:11: [^\n]*did you mean 'memory'")
+    c.expect(r"hv.cfg:12: [^\n]*nosuch.rom")
+    c.expect(r"config: hv.cfg rejected \(\d+ problems\): no VSI started")
+    c.expect(r"hv: ready: 2 CPUs in VMX root, 0 VSIs")
+    c.console("list", r"no VSIs")
+    c.expect_absent(r"vsi web: started|\[web\]")
+
+
+VSI_CFG = """# three VSIs on CPUs 1-3; CPU 0 serves
+[hypervisor]
+service_cpu = 0
+
+[vsi web]
+cpus = 1
+memory = 16M
+rom = {a}
+
+[vsi db]
+cpus = 2
+memory = 16M
+rom = {b}
+
+[vsi {xname}]
+cpus = 3
+memory = 8M
+rom = {x}
+"""
+
+
 CASES = [test_bochs_vmx_root, test_bochs_fault_dump, test_bochs_wx_text, test_bochs_wx_data,
          test_bochs_xapic_silent_ap, test_bochs_no_unrestricted_guest, test_bochs_no_ept,
-         test_qemu_uefi_no_vmx]
+         test_qemu_uefi_no_vmx, test_bochs_vsi_side_by_side,
+         test_bochs_vsi_memory_and_ipi_attacks, test_bochs_vsi_smp_and_spin,
+         test_bochs_vsi_io_flood_and_triple_faults, test_bochs_config_errors]
 
 
 def run_case(fn, build):

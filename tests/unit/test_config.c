@@ -634,10 +634,18 @@ static void test_memory_overflow(void **state)
 	memory_error("17179869184G", "is too large to count");
 	memory_error("17179869183G1024M", "is too large");
 	memory_error("99999999999999999999999999999G", "is too large");
-	/* the largest 2 MiB multiple that is representable: counted, then rejected by the total */
-	expect_one_error("[vsi a]\ncpus = 1\nmemory = 17179869183G1022M\nrom = hello.rom\n", 3,
-			 "VSIs need 17592186044414 MiB of RAM in all, 1918 MiB are free");
-	memory_error("17179869183G1023M1023K1023", "not a multiple of 2 MiB; try 17592186044414M");
+	/* the largest representable 2 MiB multiple: counted, then over the 3 GiB limit */
+	memory_error("17179869183G1022M", "is too large: a VSI's RAM lies below 3 GiB");
+	memory_error("17179869183G1023M1023K1023", "is too large: a VSI's RAM lies below 3 GiB");
+}
+
+static void test_memory_limit(void **state)
+{
+	(void)state;
+	/* 3G itself passes the per-VSI limit; only the free RAM (1918 MiB here) stops it */
+	memory_error("3G", "VSIs need 3072 MiB of RAM in all, 1918 MiB are free");
+	memory_error("3074M", "memory = 3074M is too large: a VSI's RAM lies below 3 GiB "
+			      "(docs/vsi-platform.md); at most 3G");
 }
 
 static void test_memory_alignment(void **state)
@@ -924,6 +932,7 @@ int main(void)
 		cmocka_unit_test_setup(test_memory_sizes, setup),
 		cmocka_unit_test_setup(test_memory_syntax, setup),
 		cmocka_unit_test_setup(test_memory_overflow, setup),
+		cmocka_unit_test_setup(test_memory_limit, setup),
 		cmocka_unit_test_setup(test_memory_alignment, setup),
 		cmocka_unit_test_setup(test_memory_total, setup),
 		cmocka_unit_test_setup(test_memory_exactly_free, setup),

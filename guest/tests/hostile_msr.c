@@ -1,0 +1,171 @@
+/* hostile-msr: MSRs and instructions the platform must refuse
+ * (docs/vsi-platform.md "Instructions and MSRs"), and a few it must allow.
+ * Each attempt is announced before it is made; a fault resumes after the
+ * faulting instruction and its vector is compared with the expected one. */
+#include "cpu.h"
+
+#define EFER_LMA_BIT	     (1UL << 10)
+#define EFER_RESERVED_BIT9   (1UL << 9)	 /* SDM Vol. 4 table 2-2: reserved */
+#define EFER_RESERVED_BIT63  (1UL << 63) /* idem */
+#define FOREIGN_APIC_BASE    0xfed00000UL
+#define SYSENTER_EIP_PATTERN 0x00001234cafe5678UL
+#define VMCALL_ENOSYS	     (-38L)
+#define VMCALL_UNKNOWN_NR    0x12345
+
+const char guest_name[] = "hostile-msr";
+
+static uint8_t vmxon_garbage[4096] __attribute__((aligned(4096)));
+
+/* One verdict for an attempt that should raise `want` (TRAP_NONE: none). */
+static void verdict(const char *what, int got, int want)
+{
+	if (got == want)
+		expect_ok(what);
+	else if (got == TRAP_NONE)
+		expect_fail(what, "no fault, expected %s", trap_name(want));
+	else if (want == TRAP_NONE)
+		expect_fail(what, "%s, expected no fault", trap_name(got));
+	else
+		expect_fail(what, "%s, expected %s", trap_name(got), trap_name(want));
+}
+
+static void try_wrmsr(const char *what, uint32_t msr, uint64_t val, int want)
+{
+	guest_say("trying wrmsr 0x%x = 0x%lx", msr, val);
+	verdict(what, wrmsr_safe(msr, val), want);
+}
+
+static void try_rdmsr(const char *what, uint32_t msr, int want)
+{
+	uint64_t val;
+
+	guest_say("trying rdmsr 0x%x", msr);
+	verdict(what, rdmsr_safe(msr, &val), want);
+}
+
+static void efer_tests(void)
+{
+	uint64_t efer = rdmsr(MSR_IA32_EFER);
+
+	/* Writing back what was read (LME and LMA set) is what every 64-bit
+	 * kernel does when it sets NXE: LMA must not count as a bad bit. */
+	try_wrmsr("msr-efer-write-same", MSR_IA32_EFER, efer, TRAP_NONE);
+	try_wrmsr("msr-efer-reserved-bit9-gp", MSR_IA32_EFER, efer | EFER_RESERVED_BIT9, VEC_GP);
+	try_wrmsr("msr-efer-reserved-bit63-gp", MSR_IA32_EFER, efer | EFER_RESERVED_BIT63, VEC_GP);
+	if (rdmsr(MSR_IA32_EFER) != efer)
+		expect_fail("msr-efer-unchanged", "EFER 0x%lx, was 0x%lx", rdmsr(MSR_IA32_EFER),
+			    efer);
+	else
+		expect_ok("msr-efer-unchanged");
+}
+
+static void apic_base_tests(void)
+{
+	uint64_t base = rdmsr(MSR_IA32_APIC_BASE);
+	int vec;
+
+	try_wrmsr("msr-apic-base-write-same", MSR_IA32_APIC_BASE, base, TRAP_NONE);
+	guest_say("trying wrmsr 0x%x = 0x%lx", MSR_IA32_APIC_BASE,
+		  FOREIGN_APIC_BASE | APIC_BASE_EN_BIT);
+	vec = wrmsr_safe(MSR_IA32_APIC_BASE, FOREIGN_APIC_BASE | APIC_BASE_EN_BIT);
+	verdict("msr-apic-base-move-gp", vec, VEC_GP);
+	if (vec == TRAP_NONE)
+		wrmsr_safe(MSR_IA32_APIC_BASE, base); /* undo where it was allowed */
+}
+
+static void sysenter_test(void)
+{
+	uint64_t back = 0;
+	int vec;
+
+	guest_say("trying wrmsr 0x%x = 0x%lx, then rdmsr", MSR_IA32_SYSENTER_EIP,
+		  SYSENTER_EIP_PATTERN);
+	vec = wrmsr_safe(MSR_IA32_SYSENTER_EIP, SYSENTER_EIP_PATTERN);
+	if (vec == TRAP_NONE)
+		vec = rdmsr_safe(MSR_IA32_SYSENTER_EIP, &back);
+	if (vec != TRAP_NONE)
+		verdict("msr-sysenter-eip-roundtrip", vec, TRAP_NONE);
+	else if (back != SYSENTER_EIP_PATTERN)
+		expect_fail("msr-sysenter-eip-roundtrip", "read back 0x%lx", back);
+	else
+		expect_ok("msr-sysenter-eip-roundtrip");
+}
+
+static void msr_tests(void)
+{
+	try_wrmsr("msr-feature-control-write-gp", MSR_IA32_FEATURE_CONTROL, 5, VEC_GP);
+	efer_tests();
+	apic_base_tests();
+	sysenter_test();
+	try_wrmsr("msr-debugctl-write-0", MSR_IA32_DEBUGCTL, 0, TRAP_NONE);
+	try_wrmsr("msr-debugctl-write-1-gp", MSR_IA32_DEBUGCTL, 1, VEC_GP);
+	try_rdmsr("msr-vmx-basic-read-gp", MSR_IA32_VMX_BASIC, VEC_GP);
+	try_rdmsr("msr-c0010000-read-gp", 0xc0010000, VEC_GP);
+	try_wrmsr("msr-c0010000-write-gp", 0xc0010000, 0, VEC_GP);
+	try_rdmsr("msr-1234-read-gp", 0x1234, VEC_GP);
+	try_wrmsr("msr-1234-write-gp", 0x1234, 0, VEC_GP);
+}
+
+/* VMX and SMX instructions: #UD whatever their operands. */
+static void vmx_tests(void)
+{
+	uint64_t field = 0x4400, value = 0; /* VM_INSTRUCTION_ERROR */
+	struct {
+		uint64_t eptp, reserved;
+	} desc = { 0, 0 };
+	uint64_t ept_type = 1;
+
+	memset(vmxon_garbage, 0xa5, sizeof(vmxon_garbage));
+	guest_say("trying vmxon [garbage]");
+	trap_vector = TRAP_NONE;
+	asm volatile(EXTABLE("vmxon %0")::"m"(vmxon_garbage) : "memory", "cc");
+	verdict("vmxon-ud", trap_vector, VEC_UD);
+
+	guest_say("trying vmread");
+	trap_vector = TRAP_NONE;
+	asm volatile(EXTABLE("vmread %1, %0") : "=r"(value) : "r"(field) : "memory", "cc");
+	verdict("vmread-ud", trap_vector, VEC_UD);
+
+	guest_say("trying vmwrite");
+	trap_vector = TRAP_NONE;
+	asm volatile(EXTABLE("vmwrite %1, %0")::"r"(field), "r"(value) : "memory", "cc");
+	verdict("vmwrite-ud", trap_vector, VEC_UD);
+
+	guest_say("trying vmlaunch");
+	trap_vector = TRAP_NONE;
+	asm volatile(EXTABLE("vmlaunch")::: "memory", "cc");
+	verdict("vmlaunch-ud", trap_vector, VEC_UD);
+
+	guest_say("trying invept");
+	trap_vector = TRAP_NONE;
+	asm volatile(EXTABLE("invept %0, %1")::"m"(desc), "r"(ept_type) : "memory", "cc");
+	verdict("invept-ud", trap_vector, VEC_UD);
+
+	guest_say("trying getsec");
+	trap_vector = TRAP_NONE;
+	asm volatile(EXTABLE("getsec")::"a"(0), "b"(0) : "memory", "cc");
+	verdict("getsec-ud", trap_vector, VEC_UD);
+}
+
+static void try_vmcall(const char *what, uint64_t nr, int64_t want)
+{
+	uint64_t rax = nr;
+
+	guest_say("trying vmcall rax=0x%lx", nr);
+	trap_vector = TRAP_NONE;
+	asm volatile(EXTABLE("vmcall") : "+a"(rax)::"memory");
+	if (trap_vector != TRAP_NONE)
+		expect_fail(what, "%s", trap_name(trap_vector));
+	else if ((int64_t)rax != want)
+		expect_fail(what, "rax %ld, expected %ld", (int64_t)rax, want);
+	else
+		expect_ok(what);
+}
+
+void guest_main(void)
+{
+	msr_tests();
+	vmx_tests();
+	try_vmcall("vmcall-unknown-enosys", VMCALL_UNKNOWN_NR, VMCALL_ENOSYS);
+	try_vmcall("vmcall-0-returns-0", 0, 0);
+}
