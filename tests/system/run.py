@@ -399,6 +399,28 @@ on_triple_fault = stop
     c.check(c.count(r"^\[once\] GUEST hostile-triple: start") == 1, "'once' was restarted")
 
 
+def test_bochs_vsi_entry_failure(c):
+    """selftest=bad-guest-state breaks RFLAGS of the first VSI: the entry
+    failure names the SDM rule, that VSI faults, the other runs on."""
+    cfg = """[vsi broken]
+cpus = 1
+memory = 4M
+rom = hello.rom
+
+[vsi fine]
+cpus = 2
+memory = 4M
+rom = hello.rom
+"""
+    c.bochs_vsis(cfg, ["hello.rom"], cmdline="selftest=bad-guest-state", cpus=3, megs=256)
+    c.expect(r"vsi broken: vCPU 0: VM entry failed: INVALID_GUEST_STATE")
+    c.expect(r"vsi broken: failed check: RFLAGS 0x0: bit 1 must be 1 [^\n]*SDM 26\.3\.1\.4")
+    c.expect(r"  RIP 0x000000000000fff0 ")
+    c.expect(r"vsi broken: faulted and stopped")
+    check_hello(c, "fine")
+    c.expect_absent(r"^\[broken\]")
+
+
 def test_bochs_config_errors(c):
     """A bad configuration is reported with file, line and fix; nothing starts."""
     cfg = """[hypervisor]
@@ -451,7 +473,8 @@ CASES = [test_bochs_vmx_root, test_bochs_fault_dump, test_bochs_wx_text, test_bo
          test_bochs_xapic_silent_ap, test_bochs_no_unrestricted_guest, test_bochs_no_ept,
          test_qemu_uefi_no_vmx, test_bochs_vsi_side_by_side,
          test_bochs_vsi_memory_and_ipi_attacks, test_bochs_vsi_smp_and_spin,
-         test_bochs_vsi_io_flood_and_triple_faults, test_bochs_config_errors]
+         test_bochs_vsi_io_flood_and_triple_faults, test_bochs_vsi_entry_failure,
+         test_bochs_config_errors]
 
 
 def run_case(fn, build):

@@ -460,10 +460,14 @@ static enum exit_result handle_triple_fault(struct vcpu *vc)
 /* VM entry failed on guest state (SDM 26.8): basic reason 33/34/41 with bit 31 set. */
 static enum exit_result entry_failure(struct vcpu *vc, u32 reason)
 {
-	pr_err("vsi %s: vCPU %u: VM entry failed: %s, exit qualification %llu%s", vc->vsi->name,
+	char why[200];
+
+	pr_err("vsi %s: vCPU %u: VM entry failed: %s, exit qualification %llu", vc->vsi->name,
 	       vc->index, vmx_exit_reason_name(reason),
-	       (unsigned long long)vmcs_readl(EXIT_QUALIFICATION),
-	       reason == EXIT_REASON_INVALID_STATE ? " (see the guest state below)" : "");
+	       (unsigned long long)vmcs_readl(EXIT_QUALIFICATION));
+	if (reason == EXIT_REASON_INVALID_STATE)
+		pr_err("vsi %s: failed check: %s", vc->vsi->name,
+		       vmcs_explain_guest_state(why, sizeof(why)));
 	vmcs_dump_guest();
 	vsi_fault(vc, "VM entry failed: %s", vmx_exit_reason_name(reason));
 	return EXIT_LEAVE;

@@ -370,6 +370,9 @@ void vcpu_arch_run(struct vcpu *vc)
 			vc->run_state = VCPU_RUNNING;
 		}
 		inject_pending(vc);
+		if (!a->launched && vc->vsi->id == 0 && vc->index == 0 &&
+		    selftest_enabled("bad-guest-state"))
+			vmcs_writel(GUEST_RFLAGS, 0); /* bit 1 must be 1: the entry must fail */
 		int rc = vmx_enter(&a->regs, a->launched);
 		if (rc) {
 			report_entry_failure(vc, rc);

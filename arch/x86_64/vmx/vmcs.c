@@ -4,9 +4,12 @@
  */
 #include <asm/cpu.h>
 #include <asm/vmcs.h>
+#include <asm/vmx.h>
+#include <asm/vmx_check.h>
 #include <asm/vmx_exit.h>
 #include <hv/errno.h>
 #include <hv/log.h>
+#include <hv/printf.h>
 
 /* RFLAGS after a VMX instruction: CF = VMfailInvalid, ZF = VMfailValid (SDM 31.2). */
 #define VMX_FAIL_MASK (X86_RFLAGS_CF | X86_RFLAGS_ZF)
@@ -206,4 +209,56 @@ void vmcs_dump_guest(void)
 	pr_err("  GDTR base 0x%016llx limit 0x%04x IDTR base 0x%016llx limit 0x%04x",
 	       (unsigned long long)vmcs_readl(GUEST_GDTR_BASE), vmcs_read32(GUEST_GDTR_LIMIT),
 	       (unsigned long long)vmcs_readl(GUEST_IDTR_BASE), vmcs_read32(GUEST_IDTR_LIMIT));
+}
+
+#define SNAP_SEG(dst, SEG)                                            \
+	do {                                                          \
+		(dst).selector = vmcs_read16(GUEST_##SEG##_SELECTOR); \
+		(dst).base = vmcs_readl(GUEST_##SEG##_BASE);          \
+		(dst).limit = vmcs_read32(GUEST_##SEG##_LIMIT);       \
+		(dst).ar = vmcs_read32(GUEST_##SEG##_AR_BYTES);       \
+	} while (0)
+
+void vmcs_snapshot_guest(struct vmx_guest_state *g)
+{
+	g->cr0 = vmcs_readl(GUEST_CR0);
+	g->cr4 = vmcs_readl(GUEST_CR4);
+	g->dr7 = vmcs_readl(GUEST_DR7);
+	g->rflags = vmcs_readl(GUEST_RFLAGS);
+	g->rip = vmcs_readl(GUEST_RIP);
+	g->efer = vmcs_read64(GUEST_IA32_EFER);
+	g->link_pointer = vmcs_read64(VMCS_LINK_POINTER);
+	g->pending_dbg = vmcs_readl(GUEST_PENDING_DBG_EXCEPTIONS);
+	g->entry_ctls = vmcs_read32(VM_ENTRY_CONTROLS);
+	g->entry_intr_info = vmcs_read32(VM_ENTRY_INTR_INFO_FIELD);
+	g->interruptibility = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
+	g->activity = vmcs_read32(GUEST_ACTIVITY_STATE);
+	SNAP_SEG(g->cs, CS);
+	SNAP_SEG(g->ss, SS);
+	SNAP_SEG(g->ds, DS);
+	SNAP_SEG(g->es, ES);
+	SNAP_SEG(g->fs, FS);
+	SNAP_SEG(g->gs, GS);
+	SNAP_SEG(g->tr, TR);
+	SNAP_SEG(g->ldtr, LDTR);
+	g->gdtr_limit = vmcs_read32(GUEST_GDTR_LIMIT);
+	g->idtr_limit = vmcs_read32(GUEST_IDTR_LIMIT);
+	g->unrestricted_guest =
+	    vmcs_read32(SECONDARY_VM_EXEC_CONTROL) & SECONDARY_EXEC_UNRESTRICTED_GUEST;
+	g->cr0_fixed0 = vmx_caps.cr0_fixed0;
+	g->cr0_fixed1 = vmx_caps.cr0_fixed1;
+	g->cr4_fixed0 = vmx_caps.cr4_fixed0;
+	g->cr4_fixed1 = vmx_caps.cr4_fixed1;
+	g->activity_states = vmx_caps.activity_states;
+}
+
+const char *vmcs_explain_guest_state(char *buf, size_t len)
+{
+	struct vmx_guest_state g;
+
+	vmcs_snapshot_guest(&g);
+	if (vmx_check_guest_state(&g, buf, len))
+		return buf;
+	snprintf(buf, len, "no guest-state rule known to the checker is broken");
+	return buf;
 }

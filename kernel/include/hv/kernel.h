@@ -27,6 +27,9 @@ bool cmdline_get(const char *cmdline, const char *key, char *buf, size_t len);
 /* Poll the operator's console (service CPU). */
 void console_poll(void);
 
+/* True when the command line says selftest=name (debug switches for the tests). */
+bool selftest_enabled(const char *name);
+
 /* A broken hypervisor invariant: dump, park every CPU. Never for guest faults. */
 __noreturn void panic(const char *fmt, ...) __printf(1, 2);
 

@@ -248,5 +248,10 @@ int vmcs_load(u64 pa);
 const char *vmx_insn_error_name(u32 err);
 /* Print the guest-state area (for entry failures and fault reports). */
 void vmcs_dump_guest(void);
+struct vmx_guest_state;
+/* Copy the current VMCS's guest state into g (with the CPU's fixed bits). */
+void vmcs_snapshot_guest(struct vmx_guest_state *g);
+/* The first broken VM-entry guest-state rule, in words (SDM 26.3.1). */
+const char *vmcs_explain_guest_state(char *buf, size_t len);
 
 #endif
