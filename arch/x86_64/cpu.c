@@ -72,6 +72,9 @@ void cpu_init(struct percpu *pc)
 	gdt_load(&pc->gdt);
 	idt_load();
 	wrmsr(MSR_IA32_GS_BASE, (u64)(uintptr_t)pc);
+	/* XSETBV for guests runs here: it needs CR4.OSXSAVE (SDM Vol. 2C XSETBV). */
+	if (cpuid(1, 0).ecx & CPUID_1_ECX_XSAVE)
+		write_cr4(read_cr4() | X86_CR4_OSXSAVE);
 	cpus[pc->id] = pc;
 	percpu_ready = true;
 }

@@ -18,6 +18,7 @@
 #define PARK_WAIT_US	   100000
 
 extern const u64 trap_vectors[256];
+extern const u64 __extable_start[], __extable_end[];
 extern const u64 ksyms_count;
 extern const u64 ksyms_addr[];
 extern const char *const ksyms_name[];
@@ -273,6 +274,11 @@ void trap_handler(struct trap_frame *f)
 		lapic_eoi();
 		return;
 	}
+	for (const u64 *e = __extable_start; e < __extable_end; e += 2)
+		if (e[0] == f->rip) { /* an instruction that may fault by design */
+			f->rip = e[1];
+			return;
+		}
 	snprintf(why, sizeof(why), "%s in the hypervisor",
 		 exception_names[f->vector] ? exception_names[f->vector] : "reserved exception");
 	fatal_dump(why, f);

@@ -1,5 +1,6 @@
 /* hostile-msr: MSRs and instructions the platform must refuse
- * (docs/vsi-platform.md "Instructions and MSRs"), and a few it must allow.
+ * (docs/vsi-platform.md "Instructions and MSRs"), and a few it must allow;
+ * XSETBV values that break the XCR0 rules, and one that keeps them.
  * Each attempt is announced before it is made; a fault resumes after the
  * faulting instruction and its vector is compared with the expected one. */
 #include "cpu.h"
@@ -11,6 +12,14 @@
 #define SYSENTER_EIP_PATTERN 0x00001234cafe5678UL
 #define VMCALL_ENOSYS	     (-38L)
 #define VMCALL_UNKNOWN_NR    0x12345
+#define CPUID_XSAVE	     0xd
+#define XCR0_X87_BIT	     (1UL << 0)
+#define XCR0_SSE_BIT	     (1UL << 1)
+#define XCR0_AVX_BIT	     (1UL << 2)
+#define XCR_XINUSE	     1 /* XGETBV only: XSETBV must refuse it */
+/* XCR0 bits that must be set in groups (MPX 3-4, AVX-512 5-7, AMX 17-18):
+ * one alone breaks a group rule, whether supported or not. */
+#define XCR0_GROUPED_BITS 0x600f8UL
 
 const char guest_name[] = "hostile-msr";
 
@@ -162,10 +171,76 @@ static void try_vmcall(const char *what, uint64_t nr, int64_t want)
 		expect_ok(what);
 }
 
+static void try_xsetbv(const char *what, uint32_t xcr, uint64_t val, int want)
+{
+	guest_say("trying xsetbv xcr%u = 0x%lx", xcr, val);
+	verdict(what, xsetbv_safe(xcr, val), want);
+}
+
+/* The XCR0 bits this CPU supports: CPUID.(EAX=0DH,ECX=0):EDX:EAX. */
+static uint64_t xcr0_supported(void)
+{
+	uint32_t r[4];
+
+	cpuid(CPUID_XSAVE, 0, r);
+	return (uint64_t)r[3] << 32 | r[0];
+}
+
+/* The lowest bit below 63 that XCR0 cannot take here and that no group rule
+ * refuses on its own, or 0 if there is none. */
+static uint64_t xcr0_unsupported_bit(void)
+{
+	uint64_t supported = xcr0_supported() | XCR0_GROUPED_BITS;
+
+	for (int i = 0; i < 63; i++) {
+		if (!(supported & (1UL << i)))
+			return 1UL << i;
+	}
+	return 0;
+}
+
+/* XSETBV rules (SDM Vol. 1 13.3, Vol. 2C XSETBV): XCR0 only, x87 always,
+ * AVX only with SSE, nothing the CPU does not support; #UD without
+ * CR4.OSXSAVE. */
+static void xsetbv_tests(void)
+{
+	uint64_t bad_bit, xcr0;
+	uint32_t r[4];
+
+	cpuid(1, 0, r);
+	if (!(r[2] & CPUID_1_ECX_XSAVE)) {
+		guest_say("XSAVE is absent (CPUID.1:ECX[26] clear): no xsetbv checks");
+		return;
+	}
+	guest_say("XCR0 supports 0x%lx; setting CR4.OSXSAVE", xcr0_supported());
+	bad_bit = xcr0_unsupported_bit();
+	write_cr4(read_cr4() | CR4_OSXSAVE_BIT);
+	try_xsetbv("xsetbv-xcr0-0-gp", 0, 0, VEC_GP);
+	try_xsetbv("xsetbv-avx-without-sse-gp", 0, XCR0_X87_BIT | XCR0_AVX_BIT, VEC_GP);
+	try_xsetbv("xsetbv-xcr1-gp", XCR_XINUSE, XCR0_X87_BIT | XCR0_SSE_BIT, VEC_GP);
+	if (bad_bit)
+		try_xsetbv("xsetbv-unsupported-bit-gp", 0, XCR0_X87_BIT | XCR0_SSE_BIT | bad_bit,
+			   VEC_GP);
+	else
+		guest_say("every XCR0 bit below 63 is supported: no unsupported-bit check");
+	try_xsetbv("xsetbv-x87-sse", 0, XCR0_X87_BIT | XCR0_SSE_BIT, TRAP_NONE);
+	xcr0 = xgetbv(0);
+	if (xcr0 != (XCR0_X87_BIT | XCR0_SSE_BIT))
+		expect_fail("xgetbv-after-xsetbv", "XCR0 0x%lx, expected 0x%lx", xcr0,
+			    XCR0_X87_BIT | XCR0_SSE_BIT);
+	else
+		expect_ok("xgetbv-after-xsetbv");
+
+	guest_say("clearing CR4.OSXSAVE");
+	write_cr4(read_cr4() & ~CR4_OSXSAVE_BIT);
+	try_xsetbv("xsetbv-without-osxsave-ud", 0, XCR0_X87_BIT | XCR0_SSE_BIT, VEC_UD);
+}
+
 void guest_main(void)
 {
 	msr_tests();
 	vmx_tests();
+	xsetbv_tests();
 	try_vmcall("vmcall-unknown-enosys", VMCALL_UNKNOWN_NR, VMCALL_ENOSYS);
 	try_vmcall("vmcall-0-returns-0", 0, 0);
 }

@@ -39,6 +39,7 @@
 #define XCR0_BNDREGS BIT(3)
 #define XCR0_BNDCSR  BIT(4)
 #define XCR0_AVX512  (BIT(5) | BIT(6) | BIT(7))
+#define XCR0_AMX     (BIT(17) | BIT(18))
 
 /* CPUID bits hidden from guests (SDM Vol. 2A CPUID; features we do not virtualise). */
 #define CPUID_1_ECX_HIDE                                                                      \
@@ -160,8 +161,10 @@ static enum exit_result handle_cpuid(struct vcpu *vc)
 		switch (leaf) {
 		case 1:
 			/* x2APIC: its MSRs are emulated whatever the host has */
-			r.ecx = (r.ecx & ~CPUID_1_ECX_HIDE) | CPUID_1_ECX_HYPERVISOR |
-				CPUID_1_ECX_X2APIC;
+			r.ecx = (r.ecx & ~(CPUID_1_ECX_HIDE | CPUID_1_ECX_OSXSAVE)) |
+				CPUID_1_ECX_HYPERVISOR | CPUID_1_ECX_X2APIC;
+			if (vmcs_readl(GUEST_CR4) & X86_CR4_OSXSAVE) /* mirrors the guest's CR4 */
+				r.ecx |= CPUID_1_ECX_OSXSAVE;
 			r.edx &= ~CPUID_1_EDX_HIDE;
 			if (vc->vsi->nr_vcpus > 1)
 				r.edx |= CPUID_1_EDX_HTT;
@@ -380,26 +383,37 @@ static enum exit_result handle_msr(struct vcpu *vc, bool write)
 	return EXIT_RESUME;
 }
 
-/* XSETBV (SDM Vol. 2C): XCR0 only, x87 always, AVX needs SSE, MPX and AVX-512 in groups. */
+/*
+ * XSETBV (SDM Vol. 2C): XCR0 only, x87 always, AVX needs SSE, MPX, AVX-512
+ * and AMX in their groups, nothing the CPU lacks. The write itself goes
+ * through xsetbv_safe(), so a rule missed here is a #GP for the guest, not
+ * a fault in the hypervisor.
+ */
+static bool xcr0_valid(u64 val)
+{
+	struct cpuid_regs x = cpuid(0xd, 0);
+	u64 supported = ((u64)x.edx << 32) | x.eax;
+
+	return (val & XCR0_X87) && !(val & ~supported) && (!(val & XCR0_AVX) || (val & XCR0_SSE)) &&
+	       !(val & XCR0_BNDREGS) == !(val & XCR0_BNDCSR) &&
+	       (!(val & XCR0_AVX512) || ((val & XCR0_AVX512) == XCR0_AVX512 && (val & XCR0_AVX))) &&
+	       ((val & XCR0_AMX) == 0 || (val & XCR0_AMX) == XCR0_AMX);
+}
+
 static enum exit_result handle_xsetbv(struct vcpu *vc)
 {
 	struct guest_regs *g = &vc->arch.regs;
 	u64 val = (g->rdx << 32) | (u32)g->rax;
-	struct cpuid_regs x = cpuid(0xd, 0);
-	u64 supported = ((u64)x.edx << 32) | x.eax;
 
-	if (!(vmcs_readl(CR4_READ_SHADOW) & X86_CR4_OSXSAVE)) {
+	/* Without the guest's CR4.OSXSAVE the CPU raises #UD before any exit. */
+	if (!(vmcs_readl(GUEST_CR4) & X86_CR4_OSXSAVE)) {
 		inject_ud();
 		return EXIT_RESUME;
 	}
-	if (guest_cpl() != 0 || (u32)g->rcx != 0 || !(val & XCR0_X87) || (val & ~supported) ||
-	    ((val & XCR0_AVX) && !(val & XCR0_SSE)) ||
-	    (!(val & XCR0_BNDREGS) != !(val & XCR0_BNDCSR)) ||
-	    ((val & XCR0_AVX512) && ((val & XCR0_AVX512) != XCR0_AVX512 || !(val & XCR0_AVX)))) {
+	if (guest_cpl() != 0 || (u32)g->rcx != 0 || !xcr0_valid(val) || xsetbv_safe(0, val)) {
 		inject_gp();
 		return EXIT_RESUME;
 	}
-	asm volatile("xsetbv" : : "c"(0), "a"((u32)val), "d"((u32)(val >> 32)));
 	vc->arch.xcr0 = val;
 	vmx_skip_instruction();
 	return EXIT_RESUME;

@@ -226,7 +226,9 @@ void vmx_reset_guest_state(struct vcpu *vc, bool sipi, u32 vector)
 	a->apic_base = XAPIC_DEFAULT_BASE | MSR_IA32_APIC_BASE_EN_BIT |
 		       (vc->index == 0 ? MSR_IA32_APIC_BASE_BSP_BIT : 0);
 	a->icr = 0;
-	a->xcr0 = 1;
+	a->xcr0 = 1; /* x87 only, as at power-up; the hardware register is this vCPU's */
+	if (read_cr4() & X86_CR4_OSXSAVE)
+		xsetbv_safe(0, a->xcr0);
 	a->pending_nmi = 0;
 	for (int i = 0; i < 4; i++)
 		a->pending_irq[i] = 0;

@@ -26,7 +26,10 @@
 #define APIC_DEFAULT_BASE  0xfee00000UL
 
 #define CPUID_1_ECX_X2APIC (1U << 21)
+#define CPUID_1_ECX_XSAVE  (1U << 26)
 #define CPUID_1_EDX_HTT	   (1U << 28)
+
+#define CR4_OSXSAVE_BIT (1UL << 18)
 
 #define VEC_UD 6
 #define VEC_GP 13
@@ -138,6 +141,36 @@ static inline uint64_t read_cr3(void)
 static inline void write_cr3(uint64_t v)
 {
 	asm volatile("mov %0, %%cr3" ::"r"(v) : "memory");
+}
+
+static inline uint64_t read_cr4(void)
+{
+	uint64_t v;
+
+	asm volatile("mov %%cr4, %0" : "=r"(v));
+	return v;
+}
+
+static inline void write_cr4(uint64_t v)
+{
+	asm volatile("mov %0, %%cr4" ::"r"(v) : "memory");
+}
+
+/* XGETBV and XSETBV need CR4.OSXSAVE, else #UD (SDM Vol. 2C). */
+static inline uint64_t xgetbv(uint32_t xcr)
+{
+	uint32_t lo, hi;
+
+	asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(xcr));
+	return (uint64_t)hi << 32 | lo;
+}
+
+static inline int xsetbv_safe(uint32_t xcr, uint64_t val)
+{
+	trap_vector = TRAP_NONE;
+	asm volatile(EXTABLE("xsetbv")::"c"(xcr), "a"((uint32_t)val), "d"((uint32_t)(val >> 32))
+		     : "memory");
+	return trap_vector;
 }
 
 static inline uint32_t mmio_read32(uint64_t addr)

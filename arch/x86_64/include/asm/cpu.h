@@ -44,6 +44,8 @@
 #define CPUID_1_ECX_VMX		 BIT(5)
 #define CPUID_1_ECX_SMX		 BIT(6)
 #define CPUID_1_ECX_X2APIC	 BIT(21)
+#define CPUID_1_ECX_XSAVE	 BIT(26)
+#define CPUID_1_ECX_OSXSAVE	 BIT(27)
 #define CPUID_1_ECX_TSC_DEADLINE BIT(24)
 #define CPUID_1_ECX_HYPERVISOR	 BIT(31)
 #define CPUID_1_EDX_APIC	 BIT(9)
@@ -140,6 +142,30 @@ static inline __noreturn void cpu_park(void)
 {
 	for (;;)
 		asm volatile("cli; hlt" ::: "memory");
+}
+
+/*
+ * XSETBV that cannot bring the hypervisor down: if it faults (#GP on a value
+ * the CPU refuses), the exception table (trap.c) resumes after it and this
+ * returns -1. For values that come from guests.
+ */
+static inline int xsetbv_safe(u32 index, u64 value)
+{
+	int err = 0;
+
+	asm volatile("1: xsetbv\n"
+		     "2:\n"
+		     ".pushsection .extable, \"a\"\n"
+		     ".quad 1b, 3f\n"
+		     ".popsection\n"
+		     ".pushsection .text.fixup, \"ax\"\n"
+		     "3: movl $-1, %0\n"
+		     "jmp 2b\n"
+		     ".popsection"
+		     : "+r"(err)
+		     : "c"(index), "a"((u32)value), "d"((u32)(value >> 32))
+		     : "memory");
+	return err;
 }
 
 static inline void invlpg(u64 addr)
