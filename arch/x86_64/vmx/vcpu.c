@@ -237,6 +237,46 @@ void vmx_reset_guest_state(struct vcpu *vc, bool sipi, u32 vector)
 	a->window_requested = false;
 }
 
+/* INVVPID/INVEPT types (SDM Vol. 3 30.3, "INVVPID", "INVEPT"). */
+#define INVVPID_SINGLE_CONTEXT 1
+#define INVVPID_ALL_CONTEXT    2
+#define INVEPT_SINGLE_CONTEXT  1
+#define INVEPT_ALL_CONTEXT     2
+
+static void invvpid(u64 type, u16 vpid)
+{
+	struct {
+		u64 vpid, addr;
+	} desc = { vpid, 0 };
+
+	asm volatile("invvpid %0, %1" : : "m"(desc), "r"(type) : "cc", "memory");
+}
+
+static void invept(u64 type, u64 eptp)
+{
+	struct {
+		u64 eptp, reserved;
+	} desc = { eptp, 0 };
+
+	asm volatile("invept %0, %1" : : "m"(desc), "r"(type) : "cc", "memory");
+}
+
+/*
+ * A reset must not leave TLB entries behind: VM entry keeps VPID-tagged
+ * translations (SDM 29.4.3.3), and a reset CPU would have none.
+ */
+static void flush_guest_tlb(struct vcpu *vc)
+{
+	if (cpu_has_invvpid_single(&vmx_caps))
+		invvpid(INVVPID_SINGLE_CONTEXT, vc->arch.vpid);
+	else if (cpu_has_invvpid_global(&vmx_caps))
+		invvpid(INVVPID_ALL_CONTEXT, 0);
+	if (cpu_has_invept_single(&vmx_caps))
+		invept(INVEPT_SINGLE_CONTEXT, ept_pointer(&vc->vsi->ept, false));
+	else if (cpu_has_invept_global(&vmx_caps))
+		invept(INVEPT_ALL_CONTEXT, 0);
+}
+
 int vcpu_arch_init(struct vcpu *vc)
 {
 	struct vcpu_arch *a = &vc->arch;
@@ -367,6 +407,7 @@ void vcpu_arch_run(struct vcpu *vc)
 				vmx_wait_for_work(vc, false);
 				continue;
 			}
+			flush_guest_tlb(vc); /* INIT empties the TLBs (SDM 10.1.1) */
 			vmx_reset_guest_state(vc, true, a->sipi_vector);
 			a->sipi_vector = ~0U;
 			vc->run_state = VCPU_RUNNING;
@@ -430,6 +471,7 @@ const char *vcpu_arch_exit_name(u32 reason)
 
 void vcpu_arch_reset(struct vcpu *vc)
 {
+	flush_guest_tlb(vc);
 	vmx_reset_guest_state(vc, false, 0);
 	vc->arch.sipi_vector = ~0U;
 	vc->arch.init_pending = 0;
