@@ -15,6 +15,7 @@
 #include <hv/errno.h>
 #include <hv/kernel.h>
 #include <hv/log.h>
+#include <hv/netdev_selftest.h>
 #include <hv/string.h>
 #include <hv/vsi.h>
 #include <uart/uart.h>
@@ -249,7 +250,7 @@ static void selftests(void)
 	char v[32];
 
 	if (!cmdline_get(boot_info.cmdline, "selftest", v, sizeof(v)) ||
-	    !strncmp(v, "ap-silent:", 10) || !strcmp(v, "bad-guest-state"))
+	    !strncmp(v, "ap-silent:", 10) || !strcmp(v, "bad-guest-state") || !strcmp(v, "nic"))
 		return; /* those act elsewhere */
 	for (u32 i = 0; i < ARRAY_SIZE(selftest_table); i++)
 		if (!strcmp(v, selftest_table[i].name)) {
@@ -383,6 +384,7 @@ __noreturn void kernel_main(const struct boot_info *bi)
 	selftest_early();
 	smp_boot(&acpi);
 	selftests();
+	netdev_selftest();
 	if (vmx_init_all())
 		run();
 	pr_err("hv: halted: VMX could not be enabled on every CPU (see above)");

@@ -75,7 +75,7 @@ class Machine:
         self.serial_log = open(os.path.join(workdir, "serial.log"), "w")
 
     # --- emulator command lines -------------------------------------------
-    def bochs_cmd(self, iso, cpus, model, megs, ips, slave):
+    def bochs_cmd(self, iso, cpus, model, megs, ips, slave, nic=False):
         rc = os.path.join(self.workdir, "bochsrc")
         with open(rc, "w") as f:
             f.write(f"""megs: {megs}
@@ -90,6 +90,8 @@ com1: enabled=1, mode=term, dev={slave}
 speaker: enabled=0
 log: {os.path.join(self.workdir, 'bochs.log')}
 """)
+            if nic:  # an 82540EM on Bochs' own user-mode network (slirp, 10.0.2.0/24)
+                f.write("e1000: enabled=1, mac=52:54:00:12:34:56, ethmod=slirp\n")
         cont = os.path.join(self.workdir, "bochs.cont")
         with open(cont, "w") as f:
             f.write("c\n")  # this Bochs build has its debugger on: continue
@@ -204,10 +206,10 @@ log: {os.path.join(self.workdir, 'bochs.log')}
 
 
 def boot_bochs(workdir, iso, cpus=4, model="corei7_haswell_4770", megs=512,
-               ips=50000000, echo=False):
+               ips=50000000, echo=False, nic=False):
     m = Machine(workdir, echo)
     slave = m.open_pty()
-    m.start(m.bochs_cmd(iso, cpus, model, megs, ips, slave))
+    m.start(m.bochs_cmd(iso, cpus, model, megs, ips, slave, nic))
     return m
 
 

@@ -244,6 +244,15 @@ def test_bochs_xapic_silent_ap(c):
     c.expect_absent(r"APIC ID 2\n")
 
 
+def test_bochs_extable(c):
+    """The hypervisor's own XSETBV of a value the CPU refuses is fixed up, not fatal."""
+    c.bochs("selftest=extable", cpus=1, megs=128)
+    c.expect(r"hv: (ready|halted)[^\n]*\n")
+    c.expect(r"selftest: XSETBV XCR0=0 faulted and was fixed up; XCR0=1 went through")
+    c.expect(r"hv: ready")
+    c.expect_absent(r"FATAL|did not behave")
+
+
 def test_bochs_no_unrestricted_guest(c):
     """A VMX CPU without unrestricted guest (Lynnfield) gets the named error."""
     c.bochs("loglevel=debug", cpus=1, megs=256, model="corei5_lynnfield_750")
@@ -421,6 +430,34 @@ rom = hello.rom
     c.expect_absent(r"^\[broken\]")
 
 
+def test_bochs_vsi_reset_ports(c):
+    """Guests reset themselves through port 0xCF9 (0x06) and the keyboard
+    controller (0xFE to port 0x64): each comes back at its reset vector again
+    and again, the console counts the resets and stops both."""
+    cfg = """[vsi cf9]
+cpus = 1
+memory = 4M
+rom = reset-cf9.rom
+
+[vsi kbd]
+cpus = 2
+memory = 4M
+rom = reset-kbd.rom
+"""
+    c.bochs_vsis(cfg, ["reset-cf9.rom", "reset-kbd.rom"], cpus=3, megs=256)
+    for vsi, port in (("cf9", "0xcf9"), ("kbd", "0x64")):
+        c.wait_count(rf"^\[{vsi}\] GUEST reset-{vsi}: start ", 3)
+        c.expect(rf"\[{vsi}\] GUEST reset-{vsi}: requesting reset through port {port}\n")
+        c.expect(rf"vsi {vsi}: reset \(\d+ so far\)")
+    for vsi, cpu in (("cf9", 1), ("kbd", 2)):
+        m = c.console("list", rf"\n{vsi} +running +{cpu} +4M +(\d+)  ")
+        c.check(int(m.group(1)) > 0, f"list shows no resets for {vsi}")
+    for vsi in ("cf9", "kbd"):
+        c.console(f"stop {vsi}", rf"vsi {vsi}: stopped")
+        c.console("list", rf"\n{vsi} +stopped")
+    c.expect_absent(r"reset-happened: FAIL|no-unexpected-trap|FATAL|faulted")
+
+
 def test_bochs_config_errors(c):
     """A bad configuration is reported with file, line and fix; nothing starts."""
     cfg = """[hypervisor]
@@ -448,6 +485,40 @@ rom = nosuch.rom
     c.expect_absent(r"vsi web: started|\[web\]")
 
 
+def check_nic(c, mac):
+    """The NIC self-test's lines: the PCI summary, the e1000 with its MAC, link
+    up, and the gateway's ARP reply, all before the boot's final verdict."""
+    n = int(c.expect(r"pci: (\d+) functions on bus 0\n").group(1))
+    c.check(n >= 2, f"only {n} PCI functions found")
+    c.expect(rf"e1000: [0-9a-f]{{2}}:[0-9a-f]{{2}}\.\d 8086:100e MAC {mac}, 256 RX / 256 TX")
+    c.expect(r"nic: e1000 link up after \d+ ms")
+    c.expect(r"nic: ARP reply from 10\.0\.2\.2 at [0-9a-f]{2}(:[0-9a-f]{2}){5} ")
+    text = c.text()
+    c.check(text.index("nic: ARP reply") < re.search(r"hv: (ready|halted)", text).start(),
+            "the self-test's output came after the boot's verdict")
+    c.expect_absent(r"nic: selftest failed|FATAL")
+
+
+def test_qemu_uefi_nic(c):
+    """UEFI path under QEMU+OVMF with an e1000 on user networking: PCI
+    enumeration finds it, the driver reads its MAC, the link comes up and the
+    slirp gateway answers an ARP request built by hand, before the no-VMX halt."""
+    c.qemu("selftest=nic", cpus=1, mem=256,
+           extra=["-netdev", "user,id=n0", "-device", "e1000,netdev=n0"])
+    c.expect(r"hv: (ready|halted)[^\n]*\n")
+    check_nic(c, "52:54:00:12:34:56")
+    c.expect(r"hv: halted: VMX could not be enabled")
+
+
+def test_bochs_nic(c):
+    """Bochs (1 CPU) with its e1000 on its own slirp: the same self-test, then
+    the boot goes on into VMX root."""
+    c.bochs("selftest=nic", cpus=1, megs=256, nic=True)
+    c.expect(r"hv: (ready|halted)[^\n]*\n")
+    check_nic(c, "52:54:00:12:34:56")
+    c.expect(r"hv: ready: 1 CPUs in VMX root")
+
+
 VSI_CFG = """# three VSIs on CPUs 1-3; CPU 0 serves
 [hypervisor]
 service_cpu = 0
@@ -470,11 +541,12 @@ rom = {x}
 
 
 CASES = [test_bochs_vmx_root, test_bochs_fault_dump, test_bochs_wx_text, test_bochs_wx_data,
-         test_bochs_xapic_silent_ap, test_bochs_no_unrestricted_guest, test_bochs_no_ept,
+         test_bochs_xapic_silent_ap, test_bochs_extable, test_bochs_no_unrestricted_guest, test_bochs_no_ept,
          test_qemu_uefi_no_vmx, test_bochs_vsi_side_by_side,
          test_bochs_vsi_memory_and_ipi_attacks, test_bochs_vsi_smp_and_spin,
          test_bochs_vsi_io_flood_and_triple_faults, test_bochs_vsi_entry_failure,
-         test_bochs_config_errors]
+         test_bochs_vsi_reset_ports, test_bochs_config_errors, test_qemu_uefi_nic,
+         test_bochs_nic]
 
 
 def run_case(fn, build):

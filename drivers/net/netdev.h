@@ -1,0 +1,40 @@
+/*
+ * The hypervisor's own network interface: what a NIC driver (e1000 today,
+ * virtio-net or real hardware later) offers the network stack. Polled, no
+ * interrupts: the service CPU calls receive() from its loop. Not reentrant:
+ * one CPU at a time uses a netdev.
+ */
+#ifndef DRIVERS_NET_NETDEV_H
+#define DRIVERS_NET_NETDEV_H
+
+#include <hv/types.h>
+#include <pci/pci.h>
+
+#define ETH_ALEN 6
+
+struct netdev {
+	const char *name; /* the driver: "e1000" */
+	u8 mac[ETH_ALEN];
+	/* Queue one Ethernet frame without FCS (copied): 0, -EBUSY (ring full), -EINVAL (length). */
+	int (*transmit)(struct netdev *d, const void *frame, size_t len);
+	/* The next received frame into buf: its length, 0 if none, -errno (frame dropped). */
+	long (*receive)(struct netdev *d, void *buf, size_t len);
+	bool (*link_up)(struct netdev *d);
+	void *priv; /* the driver's state */
+	u64 rx_frames, tx_frames, rx_dropped, tx_busy;
+};
+
+/* A NIC driver: which PCI functions it runs, and how it sets one up. */
+struct netdev_driver {
+	const char *name;
+	bool (*match)(const struct pci_dev *pdev);
+	/* Set the function up; 0 and *out, or -errno with the device left quiet. */
+	int (*attach)(const struct pci_dev *pdev, struct netdev **out);
+};
+
+/* The first supported NIC found on PCI, set up; NULL if none (logged). Enumerates PCI once. */
+struct netdev *netdev_probe(void);
+/* "52:54:00:12:34:56" into buf (at least 18 bytes). */
+void netdev_format_mac(const u8 mac[ETH_ALEN], char *buf, size_t len);
+
+#endif
