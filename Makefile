@@ -118,9 +118,14 @@ run-bochs: deps all
 run-uefi: deps all
 	$(PYTHON) tools/hvrun.py qemu --esp $(ESP)
 
+# make test also runs every fuzz target briefly: proof that they build and
+# survive; `make fuzz` is the long run.
+TEST_FUZZ_SECONDS ?= 10
+
 test: deps
 	$(MAKE) format-check
 	$(MAKE) unit-test
+	$(MAKE) fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 	$(MAKE) all
 	$(MAKE) system-test
 
