@@ -126,6 +126,7 @@ test: deps
 	$(MAKE) format-check
 	$(MAKE) unit-test
 	$(MAKE) fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
+	$(MAKE) nbd-test
 	$(MAKE) all
 	$(MAKE) system-test
 
