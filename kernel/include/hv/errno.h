@@ -17,6 +17,8 @@
 #define EBADMSG	  74
 #define EOVERFLOW 75
 #define ENOTSUP	  95
+#define ENETDOWN  100
+#define ENOTCONN  107
 #define ETIMEDOUT 110
 
 #endif
