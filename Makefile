@@ -32,11 +32,8 @@ NASMFLAGS := -f elf64 -Werror
 LDFLAGS	:= -nostdlib -static -no-pie -z max-page-size=0x1000 -z noexecstack \
 	   --no-warn-rwx-segments -T linker.ld
 
-# kernel/net and kernel/blk (the storage path) are built and tested on the
-# host, and join the image when the service CPU drives them.
-KERNEL_C := $(filter-out kernel/net/% kernel/blk/%, \
-	      $(wildcard boot/multiboot2/*.c kernel/*.c kernel/*/*.c \
-			 arch/x86_64/*.c arch/x86_64/vmx/*.c drivers/*/*.c))
+KERNEL_C := $(wildcard boot/multiboot2/*.c kernel/*.c kernel/*/*.c \
+	      arch/x86_64/*.c arch/x86_64/vmx/*.c drivers/*/*.c)
 KERNEL_ASM := $(wildcard arch/x86_64/*.asm arch/x86_64/vmx/*.asm)
 KERNEL_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(KERNEL_C)) \
 	       $(patsubst %.asm,$(BUILD)/obj/%.o,$(KERNEL_ASM))
@@ -138,11 +135,19 @@ system-test: all
 
 bench: deps all
 	$(PYTHON) tests/bench/run.py --build $(BUILD)
+	$(PYTHON) tests/bench/storage.py --build $(BUILD)
+	sh tests/hosted/nbd_bench.sh
 
 # make nbd-test: the NBD client against qemu-nbd, nbdkit and nbd-server on 127.0.0.1, with faults.
 .PHONY: nbd-test
 nbd-test: deps
 	bash tests/hosted/nbd_run.sh $(abspath $(BUILD)/hosted)
+
+# make hosted-test: kernel/net on a TAP device in its own network namespace, against socat
+# and qemu-nbd there (needs root).
+.PHONY: hosted-test
+hosted-test: deps
+	sh tests/hosted/run.sh $(abspath $(BUILD)/hosted-net)
 
 # make fuzz: every libFuzzer target in tests/fuzz for FUZZ_SECONDS each; fails on a crash.
 FUZZ_SECONDS ?= 60

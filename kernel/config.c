@@ -27,6 +27,10 @@ enum section {
 enum hv_key {
 	HV_SERVICE_CPU,
 	HV_LOG_LEVEL,
+	HV_NETWORK,
+	HV_ADDRESS,
+	HV_GATEWAY,
+	HV_IO_DEADLINE,
 	NR_HV_KEYS
 };
 enum vsi_key {
@@ -35,6 +39,7 @@ enum vsi_key {
 	VSI_ROM,
 	VSI_ON_TRIPLE_FAULT,
 	VSI_AUTOSTART,
+	VSI_DISK,
 	NR_VSI_KEYS
 };
 
@@ -606,9 +611,142 @@ static void parse_autostart(struct parser *p, char *val)
 		p->vsi->autostart = yes;
 }
 
+/* "a.b.c.d" with each part 0-255; 0 or -EINVAL. Stops at end (end may be NULL: whole string). */
+static int parse_ipv4(const char *s, const char *end, u32 *ip)
+{
+	u32 v = 0, part, digits;
+
+	if (!end)
+		end = s + strlen(s);
+	for (int i = 0; i < 4; i++) {
+		for (part = 0, digits = 0; s < end && *s >= '0' && *s <= '9' && digits < 4; s++)
+			part = part * 10 + (u32)(*s - '0'), digits++;
+		if (!digits || part > 255 || (i < 3 && (s >= end || *s++ != '.')))
+			return -EINVAL;
+		v = (v << 8) | part;
+	}
+	if (s != end)
+		return -EINVAL;
+	*ip = v;
+	return 0;
+}
+
+static void parse_network(struct parser *p, char *val)
+{
+	static const char *const modes[] = { [CONFIG_NET_NONE] = "none",
+					     [CONFIG_NET_DHCP] = "dhcp",
+					     [CONFIG_NET_STATIC] = "static" };
+	int mode = parse_choice(p, "network", val, modes, ARRAY_SIZE(modes),
+				"dhcp, static (with address and gateway) or none");
+
+	if (mode >= 0)
+		p->out->net_mode = mode;
+}
+
+/* "address = 10.0.2.15/24" */
+static void parse_address(struct parser *p, char *val)
+{
+	char *slash = strchr(val, '/');
+	u64 prefix;
+
+	if (!slash || parse_ipv4(val, slash, &p->out->ip) || parse_number(slash + 1, &prefix) ||
+	    prefix < 1 || prefix > 30) {
+		line_error(p,
+			   "address = '%.40s' is not an IPv4 address with a prefix; write e.g. "
+			   "address = 10.0.2.15/24",
+			   val);
+		return;
+	}
+	p->out->prefix = (u32)prefix;
+}
+
+static void parse_gateway(struct parser *p, char *val)
+{
+	if (parse_ipv4(val, NULL, &p->out->gateway))
+		line_error(p,
+			   "gateway = '%.40s' is not an IPv4 address; write e.g. "
+			   "gateway = 10.0.2.2",
+			   val);
+}
+
+static void parse_io_deadline(struct parser *p, char *val)
+{
+	u64 s;
+
+	if (parse_number(val, &s) || s < 1 || s > 3600) {
+		line_error(p,
+			   "io_deadline = '%.40s' is not a number of seconds from 1 to 3600; "
+			   "write e.g. io_deadline = 30",
+			   val);
+		return;
+	}
+	p->out->io_deadline = (u32)s;
+}
+
+/* An export name: 1-63 of [A-Za-z0-9._-]. */
+static bool export_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= CONFIG_EXPORT_MAX)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '.' || *s == '_' || *s == '-'))
+			return false;
+	return true;
+}
+
+/* "disk = nbd://HOST[:PORT]/EXPORT" with HOST an IPv4 address. */
+static void parse_disk(struct parser *p, char *val)
+{
+	struct disk_config *d = &p->vsi->disk;
+	char *host = val + 6, *slash, *colon;
+	u64 port = CONFIG_NBD_PORT;
+
+	if (strncmp(val, "nbd://", 6)) {
+		line_error(p,
+			   "disk = '%.40s' is not an NBD URL; write e.g. "
+			   "disk = nbd://10.0.2.2:10809/web",
+			   val);
+		return;
+	}
+	slash = strchr(host, '/');
+	colon = strchr(host, ':');
+	if (colon && slash && colon > slash)
+		colon = NULL;
+	if (!slash || parse_ipv4(host, colon ? colon : slash, &d->ip) || d->ip == 0) {
+		line_error(p,
+			   "disk = '%.40s': the server must be an IPv4 address (names are not "
+			   "resolved) followed by /EXPORT; e.g. nbd://10.0.2.2/web",
+			   val);
+		return;
+	}
+	*slash = '\0';
+	if (colon && (parse_number(colon + 1, &port) || port < 1 || port > 65535)) {
+		line_error(p, "disk: port '%.12s' is not a number from 1 to 65535", colon + 1);
+		return;
+	}
+	if (!export_name_ok(slash + 1)) {
+		line_error(p,
+			   "disk: export name '%.40s' must be 1-63 characters of letters, "
+			   "digits, '.', '_' and '-'",
+			   slash + 1);
+		return;
+	}
+	d->port = (u16)port;
+	memcpy(d->export_name, slash + 1, strlen(slash + 1) + 1); /* length checked above */
+	d->present = true;
+	d->line = p->line;
+}
+
 static const struct key_desc hv_keys[NR_HV_KEYS] = {
 	[HV_SERVICE_CPU] = { "service_cpu", "service_cpu = 0", false, parse_service_cpu },
 	[HV_LOG_LEVEL] = { "log_level", "log_level = info", false, parse_log_level },
+	[HV_NETWORK] = { "network", "network = dhcp", false, parse_network },
+	[HV_ADDRESS] = { "address", "address = 10.0.2.15/24", false, parse_address },
+	[HV_GATEWAY] = { "gateway", "gateway = 10.0.2.2", false, parse_gateway },
+	[HV_IO_DEADLINE] = { "io_deadline", "io_deadline = 30", false, parse_io_deadline },
 };
 
 static const struct key_desc vsi_keys[NR_VSI_KEYS] = {
@@ -617,20 +755,21 @@ static const struct key_desc vsi_keys[NR_VSI_KEYS] = {
 	[VSI_ROM] = { "rom", "rom = guest.rom", true, parse_rom },
 	[VSI_ON_TRIPLE_FAULT] = { "on_triple_fault", "on_triple_fault = stop", false, parse_fault },
 	[VSI_AUTOSTART] = { "autostart", "autostart = yes", false, parse_autostart },
+	[VSI_DISK] = { "disk", "disk = nbd://10.0.2.2:10809/web", false, parse_disk },
 };
 
 static const struct section_desc hv_section = {
 	"[hypervisor]",
 	hv_keys,
 	NR_HV_KEYS,
-	"service_cpu, log_level",
+	"service_cpu, log_level, network, address, gateway, io_deadline",
 };
 
 static const struct section_desc vsi_section = {
 	"[vsi NAME]",
 	vsi_keys,
 	NR_VSI_KEYS,
-	"cpus, memory, rom, on_triple_fault, autostart",
+	"cpus, memory, rom, on_triple_fault, autostart, disk",
 };
 
 /* The key of section d called name, or NULL. */
@@ -933,6 +1072,51 @@ static void check_ram(struct parser *p)
 			  size_text(avail, sizeof(avail), p->env->free_ram));
 }
 
+/*
+ * The network the disks need: DHCP unless configured; a static one needs an
+ * address, and its gateway on that subnet. No export serves two VSIs.
+ */
+static void check_network(struct parser *p)
+{
+	struct hv_config *out = p->out;
+	u32 mask = out->prefix ? ~0U << (32 - out->prefix) : 0;
+	bool disks = false;
+
+	for (u32 i = 0; i < out->nr_vsis; i++) {
+		const struct disk_config *d = &out->vsi[i].disk;
+		disks |= d->present;
+		for (u32 j = 0; d->present && j < i; j++) {
+			const struct disk_config *e = &out->vsi[j].disk;
+			if (e->present && e->ip == d->ip && e->port == d->port &&
+			    !strcmp(e->export_name, d->export_name))
+				add_error(
+				    p, d->line,
+				    "export '%s' is already VSI '%s''s disk (line %u); each VSI "
+				    "needs its own export",
+				    d->export_name, out->vsi[j].name, e->line);
+		}
+	}
+	if (p->hv_seen[HV_ADDRESS] && !p->hv_seen[HV_NETWORK])
+		out->net_mode = CONFIG_NET_STATIC; /* an address says static */
+	if (disks && out->net_mode == CONFIG_NET_NONE && !p->hv_seen[HV_NETWORK])
+		out->net_mode = CONFIG_NET_DHCP;
+	if (disks && out->net_mode == CONFIG_NET_NONE)
+		add_error(p, p->hv_seen[HV_NETWORK],
+			  "network = none, but VSIs have disks; use network = dhcp or static");
+	if (out->net_mode == CONFIG_NET_STATIC && !p->hv_seen[HV_ADDRESS])
+		add_error(p, p->hv_seen[HV_NETWORK] ? p->hv_seen[HV_NETWORK] : p->hv_line,
+			  "a static network needs an address; add a line like "
+			  "'address = 10.0.2.15/24'");
+	if (out->net_mode == CONFIG_NET_STATIC && p->hv_seen[HV_ADDRESS] && out->gateway &&
+	    (out->gateway & mask) != (out->ip & mask))
+		add_error(p, p->hv_seen[HV_GATEWAY],
+			  "the gateway is not on the address's subnet "
+			  "(/%u)",
+			  out->prefix);
+	if (!out->io_deadline)
+		out->io_deadline = CONFIG_IO_DEADLINE;
+}
+
 int config_parse(const char *text, size_t len, const struct config_env *env, struct hv_config *out,
 		 struct config_errors *errs)
 {
@@ -965,6 +1149,7 @@ int config_parse(const char *text, size_t len, const struct config_env *env, str
 		check_cpu_owners(&p, i);
 	}
 	check_ram(&p);
+	check_network(&p);
 	return errs->nr ? -EINVAL : 0;
 }
 

@@ -17,6 +17,7 @@
 #include <hv/log.h>
 #include <hv/netdev_selftest.h>
 #include <hv/string.h>
+#include <hv/storage.h>
 #include <hv/vsi.h>
 #include <uart/uart.h>
 
@@ -250,7 +251,8 @@ static void selftests(void)
 	char v[32];
 
 	if (!cmdline_get(boot_info.cmdline, "selftest", v, sizeof(v)) ||
-	    !strncmp(v, "ap-silent:", 10) || !strcmp(v, "bad-guest-state") || !strcmp(v, "nic"))
+	    !strncmp(v, "ap-silent:", 10) || !strcmp(v, "bad-guest-state") || !strcmp(v, "nic") ||
+	    !strncmp(v, "nbd", 3))
 		return; /* those act elsewhere */
 	for (u32 i = 0; i < ARRAY_SIZE(selftest_table); i++)
 		if (!strcmp(v, selftest_table[i].name)) {
@@ -302,6 +304,8 @@ static void service_loop(void *unused)
 	for (;;) {
 		console_poll();
 		vsi_poll();
+		if (storage_poll())
+			continue; /* traffic in flight: keep polling the NIC */
 		asm volatile("sti; hlt; cli" ::: "memory");
 	}
 }
@@ -341,14 +345,27 @@ static bool load_config(void)
 	return true;
 }
 
-/* Start the VSIs and become the service CPU, or hand that role over and run vCPUs. */
-static __noreturn void run(void)
+/*
+ * Start the VSIs (with VT-x) and the storage path (with or without), then
+ * become the service CPU, or hand that role over and run vCPUs.
+ */
+static __noreturn void run(bool vmx_ok)
 {
 	u32 svc = 0;
+	bool have_config = load_config();
 
-	if (load_config()) {
+	if (have_config && vmx_ok) {
 		vsi_init_all(&config);
 		svc = config.service_cpu;
+	} else if (have_config && config.nr_vsis) {
+		pr_err("hv: %u VSIs configured, none started: VT-x is not usable", config.nr_vsis);
+	}
+	if (have_config)
+		storage_init(&config);
+	if (!vmx_ok && !storage_active()) {
+		pr_err("hv: halted: VMX could not be enabled on every CPU (see above)");
+		for (;;)
+			halt();
 	}
 	pr_info("hv: ready: %u CPUs in VMX root, %u VSIs", nr_cpus, nr_vsis);
 	if (svc != 0 && smp_run_on(svc, service_loop, NULL))
@@ -385,9 +402,5 @@ __noreturn void kernel_main(const struct boot_info *bi)
 	smp_boot(&acpi);
 	selftests();
 	netdev_selftest();
-	if (vmx_init_all())
-		run();
-	pr_err("hv: halted: VMX could not be enabled on every CPU (see above)");
-	for (;;)
-		halt();
+	run(vmx_init_all());
 }

@@ -75,7 +75,9 @@ class Machine:
         self.serial_log = open(os.path.join(workdir, "serial.log"), "w")
 
     # --- emulator command lines -------------------------------------------
-    def bochs_cmd(self, iso, cpus, model, megs, ips, slave, nic=False):
+    def bochs_cmd(self, iso, cpus, model, megs, ips, slave, nic=False, inside=None):
+        """inside: a shell command started in Bochs' network namespace first,
+        e.g. an NBD server its slirp network reaches at 10.0.2.2."""
         rc = os.path.join(self.workdir, "bochsrc")
         with open(rc, "w") as f:
             f.write(f"""megs: {megs}
@@ -100,7 +102,14 @@ log: {os.path.join(self.workdir, 'bochs.log')}
             print("hvrun: warning: cannot make a network namespace; Bochs' VNC "
                   "display will listen on port 5900", file=sys.stderr)
             prefix = []
-        return prefix + ["bochs-bin", "-q", "-f", rc, "-rc", cont]
+        bochs = ["bochs-bin", "-q", "-f", rc, "-rc", cont]
+        if inside:
+            if not prefix:
+                raise RuntimeError("a command inside Bochs' namespace needs unshare")
+            # slirp's 10.0.2.2 is this namespace's loopback: bring it up first
+            return prefix + ["sh", "-c", f"ip link set lo up && {{ {inside} & }} && "
+                             f"exec {' '.join(bochs)}"]
+        return prefix + bochs
 
     def qemu_cmd(self, esp, cpus, mem, kvm, slave, extra):
         vars_copy = os.path.join(self.workdir, "OVMF_VARS.fd")
@@ -206,10 +215,10 @@ log: {os.path.join(self.workdir, 'bochs.log')}
 
 
 def boot_bochs(workdir, iso, cpus=4, model="corei7_haswell_4770", megs=512,
-               ips=50000000, echo=False, nic=False):
+               ips=50000000, echo=False, nic=False, inside=None):
     m = Machine(workdir, echo)
     slave = m.open_pty()
-    m.start(m.bochs_cmd(iso, cpus, model, megs, ips, slave, nic))
+    m.start(m.bochs_cmd(iso, cpus, model, megs, ips, slave, nic, inside))
     return m
 
 

@@ -10,6 +10,9 @@ itself. A failure prints the last 50 console lines and where the logs are.
 import argparse
 import os
 import re
+import signal
+import socket
+import struct
 import subprocess
 import sys
 import time
@@ -128,6 +131,156 @@ class Case:
     def check(self, cond, what):
         if not cond:
             raise Failure(what)
+
+
+# --- NBD servers on loopback (QEMU's user network reaches them at 10.0.2.2) ----
+
+def free_port():
+    with socket.socket() as sk:
+        sk.bind(("127.0.0.1", 0))
+        return sk.getsockname()[1]
+
+
+def wait_port(port, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sk:
+            if sk.connect_ex(("127.0.0.1", port)) == 0:
+                return True
+        time.sleep(0.1)
+    return False
+
+
+class NbdServer:
+    """One real NBD server on 127.0.0.1 serving a sparse file it creates."""
+
+    def __init__(self, kind, workdir, export, size=16 << 20, filters=()):
+        self.kind, self.export, self.workdir, self.filters = kind, export, workdir, filters
+        self.port = free_port()
+        self.image = os.path.join(workdir, f"{export}.img")
+        with open(self.image, "wb") as f:
+            f.truncate(size)
+        self.start()
+
+    def start(self):
+        kind, export, workdir = self.kind, self.export, self.workdir
+        log = open(os.path.join(workdir, f"{kind}-{export}.log"), "a")
+        self.pidfile = None
+        if kind == "qemu-nbd":
+            cmd = ["qemu-nbd", "-f", "raw", "-t", "-b", "127.0.0.1", "-p", str(self.port),
+                   "-x", export, self.image]
+        elif kind == "nbdkit":
+            cmd = (["nbdkit", "-f", "-i", "127.0.0.1", "-p", str(self.port)] +
+                   [f"--filter={f.split()[0]}" for f in self.filters] + ["file", self.image] +
+                   [arg for f in self.filters for arg in f.split()[1:]])
+        else:  # nbd-server daemonises; it runs unprivileged with a [generic] port
+            conf = os.path.join(workdir, f"nbd-server-{export}.conf")
+            self.pidfile = os.path.join(workdir, f"nbd-server-{export}.pid")
+            with open(conf, "w") as f:
+                f.write(f"[generic]\nport = {self.port}\nlistenaddr = 127.0.0.1\n"
+                        f"allowlist = false\n[{export}]\nexportname = {self.image}\n"
+                        "flush = true\nfua = true\ntrim = true\n")
+            cmd = ["nbd-server", "-C", conf, "-p", self.pidfile]
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        if not wait_port(self.port):
+            raise Failure(f"{kind} did not listen on port {self.port}")
+
+    def kill(self):
+        """SIGKILL, as a crash: no goodbye to the client."""
+        self.proc.kill()
+        self.proc.wait()
+
+    def stop(self):
+        pid = None
+        if self.pidfile and os.path.exists(self.pidfile):
+            pid = int(open(self.pidfile).read().strip())
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=5)
+        if pid:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    def url(self):
+        return f"nbd://10.0.2.2:{self.port}/{self.export}"
+
+
+def pattern(index, size, rnd=0):
+    """What selftest=nbd writes in round rnd (kernel/storage.c pattern_word)."""
+    mask = (1 << 64) - 1
+    return b"".join(struct.pack("<Q", ((o | (index << 56) | (rnd << 48)) * 0x9e3779b97f4a7c15)
+                                & mask) for o in range(0, size, 8))
+
+
+def storage_case(c, server, cmdline):
+    """Boot QEMU+OVMF with one VSI whose disk is server, under cmdline."""
+    cfg = os.path.join(c.dir, "hv.cfg")
+    with open(cfg, "w") as f:
+        f.write(f"[vsi web]\ncpus = 1\nmemory = 4M\nrom = hello.rom\ndisk = {server.url()}\n")
+    c.qemu(cmdline, modules=[cfg, os.path.join(c.build, "guest", "hello.rom")], cpus=2,
+           mem=256, extra=["-netdev", "user,id=n0", "-device", "e1000,netdev=n0"])
+    c.expect(r"storage: vsi web: export 'web' is 16 MiB")
+
+
+def backing_matches(c, server, rnd):
+    with open(server.image, "rb") as f:
+        data = f.read(1 << 20)
+    c.check(data == pattern(0, 1 << 20, rnd),
+            f"{server.kind}'s backing file does not hold round {rnd}'s pattern")
+
+
+def test_qemu_storage_server_killed(c):
+    """The server is killed (SIGKILL) and restarted mid-run: the hypervisor's
+    client reconnects, replays, finishes all 30 rounds, never reads wrong data,
+    and the backing file holds the last round's pattern."""
+    srv = NbdServer("qemu-nbd", c.dir, "web")
+    try:
+        storage_case(c, srv, "selftest=nbd-soak")
+        c.wait_count(r"storage: vsi web: selftest round wrote [^\n]*pattern ok", 3)
+        srv.kill()
+        time.sleep(1)
+        srv.start()
+        m = c.expect(r"selftest finished 30 rounds: \d+ requests, (\d+) errors, (\d+) "
+                     r"reconnects, (\d+) replays", timeout=240)
+        c.check(int(m.group(2)) >= 1, "the client never reconnected")
+        c.expect(r"net: tcp [^\n]*(reset|closed|dead)")
+        c.expect_absent(r"WRONG DATA|FATAL")
+        last = c.text().rsplit("selftest round", 1)[1]
+        c.check("pattern ok" in last.splitlines()[0], "the last round did not read back clean")
+    finally:
+        c.machine and c.machine.stop()
+        srv.stop()
+    backing_matches(c, srv, 29)
+
+
+def test_qemu_storage_slow_server(c):
+    """nbdkit's delay filter: slower, nothing lost."""
+    srv = NbdServer("nbdkit", c.dir, "web", filters=["delay rdelay=20ms wdelay=20ms"])
+    try:
+        storage_case(c, srv, "selftest=nbd")
+        m = c.expect(r"selftest wrote 1024 KiB [^\n]*pattern ok in (\d+) ms", timeout=240)
+        c.check(int(m.group(1)) >= 40, f"{m.group(1)} ms: the delay filter did not slow it")
+    finally:
+        c.machine and c.machine.stop()
+        srv.stop()
+    backing_matches(c, srv, 0)
+
+
+def test_qemu_storage_failing_server(c):
+    """nbdkit's error filter (EIO on 10% of requests): the errors reach the
+    requests that met them, and no read ever returns wrong data."""
+    srv = NbdServer("nbdkit", c.dir, "web", filters=["error error-rate=10% error=EIO"])
+    try:
+        storage_case(c, srv, "selftest=nbd-soak")
+        m = c.expect(r"selftest finished 30 rounds: \d+ requests, (\d+) errors", timeout=240)
+        c.check(int(m.group(1)) > 0, "no error surfaced at a 10% error rate")
+        c.expect(r"selftest round \d+: \d+ failed requests, the other \d+ chunks read back right")
+        c.expect_absent(r"WRONG DATA|FATAL")
+    finally:
+        c.machine and c.machine.stop()
+        srv.stop()
 
 
 # --- shared checks -----------------------------------------------------------
@@ -458,6 +611,77 @@ rom = reset-kbd.rom
     c.expect_absent(r"reset-happened: FAIL|no-unexpected-trap|FATAL|faulted")
 
 
+def test_qemu_storage_three_servers(c):
+    """UEFI path under QEMU (no VMX: VSIs cannot run, the storage path does):
+    three VSI disks on qemu-nbd, nbdkit and nbd-server, reached through the
+    hypervisor's own e1000, DHCP, TCP/IP and NBD client; selftest=nbd writes a
+    per-VSI pattern, and each server's backing file holds exactly its own."""
+    servers = [NbdServer(k, c.dir, e) for k, e in
+               (("qemu-nbd", "web"), ("nbdkit", "db"), ("nbd-server", "logs"))]
+    try:
+        cfg = "[hypervisor]\nnetwork = dhcp\nio_deadline = 60\n"
+        for i, srv in enumerate(servers):
+            cfg += (f"\n[vsi {srv.export}]\ncpus = {i + 1}\nmemory = 4M\nrom = hello.rom\n"
+                    f"disk = {srv.url()}\n")
+        path = os.path.join(c.dir, "hv.cfg")
+        with open(path, "w") as f:
+            f.write(cfg)
+        c.qemu("selftest=nbd", modules=[path, os.path.join(c.build, "guest", "hello.rom")],
+               cpus=4, mem=256, extra=["-netdev", "user,id=n0", "-device", "e1000,netdev=n0"])
+        c.expect(r"storage: network by DHCP")
+        c.expect(r"3 VSIs configured, none started: VT-x is not usable")
+        for srv in servers:
+            c.expect(rf"storage: vsi {srv.export}: export '{srv.export}' is 16 MiB "
+                     r"\(16777216 bytes\), flags 0x[0-9a-f]+: writable flush fua")
+        for srv in servers:
+            c.expect(rf"storage: vsi {srv.export}: selftest wrote 1024 KiB [^\n]*pattern ok",
+                     timeout=180)
+        c.expect_absent(r"selftest [^\n]*failed|read back 0x|FATAL")
+    finally:
+        if c.machine:
+            c.machine.stop()
+        for srv in servers:
+            srv.stop()
+    for i, srv in enumerate(servers):
+        with open(srv.image, "rb") as f:
+            data = f.read()
+        want = pattern(i, 1 << 20)
+        c.check(data[:len(want)] == want,
+                f"{srv.kind} backing file: the first MiB is not VSI {i}'s pattern")
+        c.check(data[len(want):].count(0) == len(data) - len(want),
+                f"{srv.kind} backing file: bytes written past the pattern")
+
+
+def test_bochs_storage_beside_a_vsi(c):
+    """Under Bochs (VT-x on): a VSI runs hello while the service CPU drives its
+    disk (e1000 on Bochs' slirp, a static address, qemu-nbd in Bochs' network
+    namespace); the self-test pattern lands in the backing file."""
+    image = os.path.join(c.dir, "web.img")
+    with open(image, "wb") as f:
+        f.truncate(4 << 20)
+    cfg = """[hypervisor]
+address = 10.0.2.15/24
+gateway = 10.0.2.2
+
+[vsi web]
+cpus = 1
+memory = 16M
+rom = hello.rom
+disk = nbd://10.0.2.2:10809/web
+"""
+    iso = c.vsi_iso(cfg, ["hello.rom"], cmdline="selftest=nbd")
+    server = f"qemu-nbd -f raw -t -b 127.0.0.1 -p 10809 -x web {image} 2>{c.dir}/qemu-nbd.log"
+    c.machine = hvrun.boot_bochs(c.dir, iso, cpus=2, megs=256, nic=True, inside=server)
+    c.expect(r"storage: network 10\.0\.2\.15/24 via 10\.0\.2\.2")
+    c.expect(r"storage: vsi web: export 'web' is 4 MiB")
+    check_hello(c, "web")
+    c.expect(r"storage: vsi web: selftest wrote 1024 KiB [^\n]*pattern ok", timeout=300)
+    c.machine.stop()
+    with open(image, "rb") as f:
+        data = f.read()
+    c.check(data[:1 << 20] == pattern(0, 1 << 20), "the backing file does not hold the pattern")
+
+
 def test_bochs_config_errors(c):
     """A bad configuration is reported with file, line and fix; nothing starts."""
     cfg = """[hypervisor]
@@ -545,7 +769,9 @@ CASES = [test_bochs_vmx_root, test_bochs_fault_dump, test_bochs_wx_text, test_bo
          test_qemu_uefi_no_vmx, test_bochs_vsi_side_by_side,
          test_bochs_vsi_memory_and_ipi_attacks, test_bochs_vsi_smp_and_spin,
          test_bochs_vsi_io_flood_and_triple_faults, test_bochs_vsi_entry_failure,
-         test_bochs_vsi_reset_ports, test_bochs_config_errors, test_qemu_uefi_nic,
+         test_bochs_vsi_reset_ports, test_bochs_config_errors, test_qemu_storage_three_servers,
+         test_bochs_storage_beside_a_vsi, test_qemu_storage_server_killed,
+         test_qemu_storage_slow_server, test_qemu_storage_failing_server, test_qemu_uefi_nic,
          test_bochs_nic]
 
 

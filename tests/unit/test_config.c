@@ -121,6 +121,7 @@ static void test_complete_file(void **state)
 	memset(&want, 0, sizeof(want));
 	want.service_cpu = 0;
 	want.log_level = LOG_DEBUG;
+	want.io_deadline = CONFIG_IO_DEADLINE; /* the default; no disks: no network */
 	want.nr_vsis = 2;
 	strcpy(want.vsi[0].name, "web");
 	want.vsi[0].nr_cpus = 2;
@@ -154,6 +155,82 @@ static void test_complete_file(void **state)
 		assert_int_equal(cfg.vsi[i].line, want.vsi[i].line);
 	}
 	assert_memory_equal(&cfg, &want, sizeof(want));
+}
+
+/* ---- storage: network and disks ---- */
+
+#define DISK_VSI(name, cpu, disk) \
+	"[vsi " name "]\ncpus = " cpu "\nmemory = 16M\nrom = hello.rom\ndisk = " disk "\n"
+
+static void test_disk_urls(void **state)
+{
+	(void)state;
+	expect_ok(DISK_VSI("a", "1", "nbd://10.0.2.2:10810/web-1.img"));
+	assert_true(cfg.vsi[0].disk.present);
+	assert_int_equal(cfg.vsi[0].disk.ip, 0x0a000202);
+	assert_int_equal(cfg.vsi[0].disk.port, 10810);
+	assert_string_equal(cfg.vsi[0].disk.export_name, "web-1.img");
+	assert_int_equal(cfg.vsi[0].disk.line, 5);
+	assert_int_equal(cfg.net_mode, CONFIG_NET_DHCP); /* a disk and no network: DHCP */
+	assert_int_equal(cfg.io_deadline, 30);
+
+	expect_ok(DISK_VSI("a", "1", "nbd://192.168.1.20/db"));
+	assert_int_equal(cfg.vsi[0].disk.port, CONFIG_NBD_PORT);
+
+	expect_one_error(DISK_VSI("a", "1", "http://10.0.2.2/web"), 5, "is not an NBD URL");
+	expect_one_error(DISK_VSI("a", "1", "nbd://storage.lan/web"), 5,
+			 "must be an IPv4 address (names are not resolved)");
+	expect_one_error(DISK_VSI("a", "1", "nbd://10.0.2.256/web"), 5, "IPv4 address");
+	expect_one_error(DISK_VSI("a", "1", "nbd://10.0.2.2"), 5, "followed by /EXPORT");
+	expect_one_error(DISK_VSI("a", "1", "nbd://10.0.2.2:0/web"), 5,
+			 "port '0' is not a number from 1 to 65535");
+	expect_one_error(DISK_VSI("a", "1", "nbd://10.0.2.2:70000/web"), 5, "port '70000'");
+	expect_one_error(DISK_VSI("a", "1", "nbd://10.0.2.2/"), 5, "export name '' must be");
+	expect_one_error(DISK_VSI("a", "1", "nbd://10.0.2.2/a b"), 5, "export name 'a b'");
+}
+
+static void test_disk_shared_export(void **state)
+{
+	(void)state;
+	expect_ok(DISK_VSI("a", "1", "nbd://10.0.2.2/web") DISK_VSI("b", "2", "nbd://10.0.2.2/db"));
+	expect_one_error(DISK_VSI("a", "1", "nbd://10.0.2.2/web")
+			     DISK_VSI("b", "2", "nbd://10.0.2.2:10809/web"),
+			 10, "export 'web' is already VSI 'a''s disk (line 5)");
+	/* the same name on another server or port is another export */
+	expect_ok(DISK_VSI("a", "1", "nbd://10.0.2.2/web")
+		      DISK_VSI("b", "2", "nbd://10.0.2.3/web"));
+}
+
+static void test_network_keys(void **state)
+{
+	(void)state;
+	expect_ok(
+	    "[hypervisor]\naddress = 10.0.2.15/24\ngateway = 10.0.2.2\nio_deadline = 5\n" DISK_VSI(
+		"a", "1", "nbd://10.0.2.2/web"));
+	assert_int_equal(cfg.net_mode, CONFIG_NET_STATIC); /* an address says static */
+	assert_int_equal(cfg.ip, 0x0a00020f);
+	assert_int_equal(cfg.prefix, 24);
+	assert_int_equal(cfg.gateway, 0x0a000202);
+	assert_int_equal(cfg.io_deadline, 5);
+	expect_ok("[hypervisor]\nnetwork = dhcp\n" DISK_VSI("a", "1", "nbd://10.0.2.2/web"));
+	assert_int_equal(cfg.net_mode, CONFIG_NET_DHCP);
+	expect_one_error("[hypervisor]\nnetwork = static\n", 2,
+			 "a static network needs an address");
+	expect_one_error("[hypervisor]\nnetwork = none\n" DISK_VSI("a", "1", "nbd://10.0.2.2/w"), 2,
+			 "network = none, but VSIs have disks");
+	expect_one_error("[hypervisor]\nnetwork = wifi\n", 2, "network = 'wifi' is not valid");
+	expect_one_error("[hypervisor]\naddress = 10.0.2.15\n", 2,
+			 "is not an IPv4 address with a prefix");
+	expect_one_error("[hypervisor]\naddress = 10.0.2.15/33\n", 2, "with a prefix");
+	expect_one_error("[hypervisor]\naddress = 10.0.2.15/24\ngateway = 10.0.3.1\n", 3,
+			 "the gateway is not on the address's subnet (/24)");
+	expect_one_error("[hypervisor]\ngateway = 10.0.2\n", 2,
+			 "gateway = '10.0.2' is not an IPv4");
+	expect_one_error("[hypervisor]\nio_deadline = 0\n", 2, "io_deadline = '0'");
+	expect_one_error("[hypervisor]\nio_deadline = 3601\n", 2, "from 1 to 3600");
+	expect_ok(DISK_VSI("a", "1", "nbd://10.0.2.2/web"));
+	expect_ok("[vsi a]\ncpus = 1\nmemory = 16M\nrom = hello.rom\n");
+	assert_int_equal(cfg.net_mode, CONFIG_NET_NONE); /* no disk: no network */
 }
 
 static void test_defaults(void **state)
@@ -933,6 +1010,9 @@ int main(void)
 		cmocka_unit_test_setup(test_memory_syntax, setup),
 		cmocka_unit_test_setup(test_memory_overflow, setup),
 		cmocka_unit_test_setup(test_memory_limit, setup),
+		cmocka_unit_test_setup(test_disk_urls, setup),
+		cmocka_unit_test_setup(test_disk_shared_export, setup),
+		cmocka_unit_test_setup(test_network_keys, setup),
 		cmocka_unit_test_setup(test_memory_alignment, setup),
 		cmocka_unit_test_setup(test_memory_total, setup),
 		cmocka_unit_test_setup(test_memory_exactly_free, setup),

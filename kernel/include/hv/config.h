@@ -21,6 +21,25 @@
 #define CONFIG_RAM_MAX	  (3 * GiB) /* RAM lies below the 32-bit I/O window */
 #define CONFIG_ROM_MAX	  (1 * MiB)
 
+#define CONFIG_EXPORT_MAX  64	 /* NBD export name, NUL included */
+#define CONFIG_NBD_PORT	   10809 /* the NBD port (IANA) */
+#define CONFIG_IO_DEADLINE 30	 /* seconds a disk request may wait for its server */
+
+enum config_net_mode {
+	CONFIG_NET_NONE = 0, /* no disk: the network is not used */
+	CONFIG_NET_DHCP,
+	CONFIG_NET_STATIC,
+};
+
+/* A VSI's disk: an NBD export reached by the hypervisor (guests never see this). */
+struct disk_config {
+	bool present;
+	u32 ip; /* host byte order */
+	u16 port;
+	char export_name[CONFIG_EXPORT_MAX];
+	u32 line;
+};
+
 enum vsi_fault_policy {
 	VSI_ON_FAULT_STOP = 0,
 	VSI_ON_FAULT_RESET = 1,
@@ -34,12 +53,16 @@ struct vsi_config {
 	char rom[BOOT_MODNAME_MAX]; /* boot module name */
 	u32 on_triple_fault;	    /* enum vsi_fault_policy */
 	bool autostart;
+	struct disk_config disk;
 	u32 line; /* line of the [vsi ...] header */
 };
 
 struct hv_config {
 	u32 service_cpu;
-	int log_level; /* -1: not set; else enum log_level */
+	int log_level;		 /* -1: not set; else enum log_level */
+	u32 net_mode;		 /* enum config_net_mode; DHCP by default once a VSI has a disk */
+	u32 ip, prefix, gateway; /* static network, host byte order */
+	u32 io_deadline;	 /* seconds */
 	u32 nr_vsis;
 	struct vsi_config vsi[CONFIG_MAX_VSIS];
 };
