@@ -13,6 +13,7 @@
  * payload is stored anywhere. Only simple replies are used: the client never
  * sends NBD_OPT_STRUCTURED_REPLY.
  */
+#include <hv/byteorder.h>
 #include <hv/nbd.h>
 #include <hv/errno.h>
 #include <hv/log.h>
@@ -36,39 +37,6 @@ enum rx_step {
 	RX_HDR,	 /* simple reply header */
 	RX_DATA, /* READ payload of slot rx_slot */
 };
-
-static void put16(u8 *p, u16 v)
-{
-	p[0] = v >> 8;
-	p[1] = v;
-}
-
-static void put32(u8 *p, u32 v)
-{
-	put16(p, v >> 16);
-	put16(p + 2, v);
-}
-
-static void put64(u8 *p, u64 v)
-{
-	put32(p, v >> 32);
-	put32(p + 4, v);
-}
-
-static u16 get16(const u8 *p)
-{
-	return (u16)(p[0] << 8 | p[1]);
-}
-
-static u32 get32(const u8 *p)
-{
-	return (u32)get16(p) << 16 | get16(p + 2);
-}
-
-static u64 get64(const u8 *p)
-{
-	return (u64)get32(p) << 32 | get32(p + 4);
-}
 
 static bool is_pow2(u32 v)
 {
@@ -409,9 +377,9 @@ static void stage_option(struct nbd_client *c, u32 opt, const void *data, u32 le
 {
 	u8 *p = c->txbuf + c->tx_len;
 
-	put64(p, NBD_IHAVEOPT);
-	put32(p + 8, opt);
-	put32(p + 12, len);
+	put_be64(p, NBD_IHAVEOPT);
+	put_be32(p + 8, opt);
+	put_be32(p + 12, len);
 	memcpy(p + 16, data, len);
 	c->tx_len += 16 + len;
 	c->hs_opt = opt;
@@ -423,10 +391,10 @@ static void stage_go(struct nbd_client *c)
 	u8 data[4 + NBD_EXPORT_NAME_MAX + 4];
 	u32 n = strlen(c->export_name);
 
-	put32(data, n);
+	put_be32(data, n);
 	memcpy(data + 4, c->export_name, n);
-	put16(data + 4 + n, 1);
-	put16(data + 6 + n, NBD_INFO_BLOCK_SIZE);
+	put_be16(data + 4 + n, 1);
+	put_be16(data + 6 + n, NBD_INFO_BLOCK_SIZE);
 	stage_option(c, NBD_OPT_GO, data, n + 8);
 }
 
@@ -438,9 +406,9 @@ static void hs_refused(struct nbd_client *c, u64 now)
 	pr_err("nbd %s: %s\n", c->export_name, c->last_error);
 	/* "it MUST use soft disconnect" (proto.md "Termination of the session during option haggling") */
 	c->tx_off = c->tx_len = 0;
-	put64(p, NBD_IHAVEOPT);
-	put32(p + 8, NBD_OPT_ABORT);
-	put32(p + 12, 0);
+	put_be64(p, NBD_IHAVEOPT);
+	put_be32(p + 8, NBD_OPT_ABORT);
+	put_be32(p + 12, 0);
 	c->t.send(c->t.ctx, p, 16, now);
 	teardown(c, now);
 }
@@ -452,8 +420,8 @@ static void hs_refused(struct nbd_client *c, u64 now)
 static void hs_greeting(struct nbd_client *c, u64 now)
 {
 	const u8 *p = c->rxbuf + c->rx_head;
-	u64 magic = get64(p), opt_magic = get64(p + 8);
-	u16 hflags = get16(p + 16);
+	u64 magic = get_be64(p), opt_magic = get_be64(p + 8);
+	u16 hflags = get_be16(p + 16);
 	u32 cflags = NBD_FLAG_C_FIXED_NEWSTYLE;
 
 	c->rx_head += NBD_GREETING_SIZE;
@@ -485,7 +453,7 @@ static void hs_greeting(struct nbd_client *c, u64 now)
 	c->hs_no_zeroes = hflags & NBD_FLAG_NO_ZEROES;
 	if (c->hs_no_zeroes)
 		cflags |= NBD_FLAG_C_NO_ZEROES;
-	put32(c->txbuf + c->tx_len, cflags);
+	put_be32(c->txbuf + c->tx_len, cflags);
 	c->tx_len += 4;
 	stage_go(c);
 	c->hs_step = HS_REPLY_HDR;
@@ -536,15 +504,15 @@ static void hs_done(struct nbd_client *c, u64 now)
 /* NBD_INFO_EXPORT and NBD_INFO_BLOCK_SIZE; others "MUST" be ignored (proto.md "NBD_REP_INFO"). */
 static void hs_info(struct nbd_client *c, u64 now, const u8 *p, u32 len)
 {
-	u16 type = get16(p);
+	u16 type = get_be16(p);
 
 	if (type == NBD_INFO_EXPORT) {
 		if (len != 12) {
 			violation(c, now, "NBD_INFO_EXPORT of %u bytes, must be 12", len);
 			return;
 		}
-		c->hs_size = get64(p + 2);
-		c->hs_tflags = get16(p + 10);
+		c->hs_size = get_be64(p + 2);
+		c->hs_tflags = get_be16(p + 10);
 		c->hs_have_export = true;
 	} else if (type == NBD_INFO_BLOCK_SIZE) {
 		u32 min, pref, max;
@@ -553,9 +521,9 @@ static void hs_info(struct nbd_client *c, u64 now, const u8 *p, u32 len)
 			violation(c, now, "NBD_INFO_BLOCK_SIZE of %u bytes, must be 14", len);
 			return;
 		}
-		min = get32(p + 2);
-		pref = get32(p + 6);
-		max = get32(p + 10);
+		min = get_be32(p + 2);
+		pref = get_be32(p + 6);
+		max = get_be32(p + 10);
 		/* proto.md "Block size constraints": powers of 2, min <= 64 KiB, max a multiple of min */
 		if (!is_pow2(min) || min > 64 * KiB || !is_pow2(pref) || max < min ||
 		    (max != 0xffffffffU && max % min)) {
@@ -645,12 +613,12 @@ static void hs_reply(struct nbd_client *c, u64 now, const u8 *p, u32 len, u32 fu
 static void hs_reply_hdr(struct nbd_client *c, u64 now)
 {
 	const u8 *p = c->rxbuf + c->rx_head;
-	u64 magic = get64(p);
-	u32 opt = get32(p + 8);
+	u64 magic = get_be64(p);
+	u32 opt = get_be32(p + 8);
 
 	c->rx_head += NBD_OPT_REPLY_SIZE;
-	c->hs_type = get32(p + 12);
-	c->hs_len = get32(p + 16);
+	c->hs_type = get_be32(p + 12);
+	c->hs_len = get_be32(p + 16);
 	if (magic != NBD_OPT_REPLY_MAGIC) {
 		violation(c, now, "bad option reply magic 0x%016llx", (unsigned long long)magic);
 		return;
@@ -676,8 +644,8 @@ static int hs_export_name(struct nbd_client *c, u64 now)
 	if (rc <= 0)
 		return rc;
 	c->rx_head += n;
-	c->hs_size = get64(p);
-	c->hs_tflags = get16(p + 8);
+	c->hs_size = get_be64(p);
+	c->hs_tflags = get_be16(p + 8);
 	hs_done(c, now);
 	return 1;
 }
@@ -795,8 +763,8 @@ static void server_shutting_down(struct nbd_client *c, u64 now)
 
 	if (tx_idle(c)) {
 		memset(p, 0, NBD_REQUEST_SIZE);
-		put32(p, NBD_REQUEST_MAGIC);
-		put16(p + 6, NBD_CMD_DISC);
+		put_be32(p, NBD_REQUEST_MAGIC);
+		put_be16(p + 6, NBD_CMD_DISC);
 		c->t.send(c->t.ctx, p, NBD_REQUEST_SIZE, now);
 	}
 	set_error(c, "server is shutting down (NBD_ESHUTDOWN)");
@@ -807,8 +775,8 @@ static void server_shutting_down(struct nbd_client *c, u64 now)
 static void rx_header(struct nbd_client *c, u64 now)
 {
 	const u8 *p = c->rxbuf + c->rx_head;
-	u32 magic = get32(p), err = get32(p + 4);
-	u64 cookie = get64(p + 8);
+	u32 magic = get_be32(p), err = get_be32(p + 4);
+	u64 cookie = get_be64(p + 8);
 	u32 i = cookie & 0xff;
 	struct nbd_slot *s = &c->slots[i < NBD_MAX_INFLIGHT ? i : 0];
 
@@ -945,12 +913,12 @@ static void stage_request(struct nbd_client *c, struct nbd_request *r, u64 now)
 	*s = (struct nbd_slot){
 		.rq = r, .cookie = cookie, .length = r->length, .type = r->type, .busy = true
 	};
-	put32(p, NBD_REQUEST_MAGIC);
-	put16(p + 4, r->flags);
-	put16(p + 6, r->type);
-	put64(p + 8, cookie);
-	put64(p + 16, r->offset);
-	put32(p + 24, r->length);
+	put_be32(p, NBD_REQUEST_MAGIC);
+	put_be16(p + 4, r->flags);
+	put_be16(p + 6, r->type);
+	put_be64(p + 8, cookie);
+	put_be64(p + 16, r->offset);
+	put_be32(p + 24, r->length);
 	c->tx_len += NBD_REQUEST_SIZE;
 	if (c->nr_sent == 0)
 		c->last_io_ms = now; /* the stall clock starts with the first request on the wire */
@@ -1106,9 +1074,9 @@ void nbd_shutdown(struct nbd_client *c, u64 now_ms)
 	if (c->state == NBD_ST_READY && tx_idle(c)) {
 		/* "The client MAY issue a soft disconnect at any time" (NBD_CMD_DISC) */
 		memset(p, 0, NBD_REQUEST_SIZE);
-		put32(p, NBD_REQUEST_MAGIC);
-		put16(p + 6, NBD_CMD_DISC);
-		put64(p + 8, c->next_cookie++ << 8);
+		put_be32(p, NBD_REQUEST_MAGIC);
+		put_be16(p + 6, NBD_CMD_DISC);
+		put_be64(p + 8, c->next_cookie++ << 8);
 		c->t.send(c->t.ctx, p, NBD_REQUEST_SIZE, now_ms);
 	}
 	/* While haggling, NBD_OPT_GO is outstanding and no option may follow it: hard close. */

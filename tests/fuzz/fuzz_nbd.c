@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <hv/byteorder.h>
 #include <hv/errno.h>
 #include <hv/nbd.h>
 
@@ -56,24 +57,6 @@ struct world {
 };
 
 static struct world *w;
-
-static void put16(u8 *p, u16 v)
-{
-	p[0] = v >> 8;
-	p[1] = v;
-}
-
-static void put32(u8 *p, u32 v)
-{
-	put16(p, v >> 16);
-	put16(p + 2, v);
-}
-
-static void put64(u8 *p, u64 v)
-{
-	put32(p, v >> 32);
-	put32(p + 4, v);
-}
 
 static void emit(const void *data, size_t len)
 {
@@ -161,10 +144,10 @@ static void opt_reply(u32 type, const u8 *data, u32 len)
 {
 	u8 h[20];
 
-	put64(h, NBD_OPT_REPLY_MAGIC);
-	put32(h + 8, NBD_OPT_GO);
-	put32(h + 12, type);
-	put32(h + 16, len);
+	put_be64(h, NBD_OPT_REPLY_MAGIC);
+	put_be32(h + 8, NBD_OPT_GO);
+	put_be32(h + 12, type);
+	put_be32(h + 16, len);
 	emit(h, 20);
 	emit(data, len);
 }
@@ -176,19 +159,19 @@ static void handshake(const u8 *d, u32 n)
 	u16 tflags = n > 1 ? (u16)(d[0] << 8 | d[1]) : 0xffff;
 	u32 min = n > 2 ? 1U << (d[2] % 13) : 1;
 
-	put64(g, NBD_MAGIC);
-	put64(g + 8, NBD_IHAVEOPT);
-	put16(g + 16, NBD_FLAG_FIXED_NEWSTYLE | NBD_FLAG_NO_ZEROES);
+	put_be64(g, NBD_MAGIC);
+	put_be64(g + 8, NBD_IHAVEOPT);
+	put_be16(g + 16, NBD_FLAG_FIXED_NEWSTYLE | NBD_FLAG_NO_ZEROES);
 	emit(g, 18);
-	put16(info, NBD_INFO_EXPORT);
-	put64(info + 2, DISK);
-	put16(info + 10, tflags | NBD_FLAG_HAS_FLAGS);
+	put_be16(info, NBD_INFO_EXPORT);
+	put_be64(info + 2, DISK);
+	put_be16(info + 10, tflags | NBD_FLAG_HAS_FLAGS);
 	opt_reply(NBD_REP_INFO, info, 12);
 	if (n > 2) {
-		put16(info, NBD_INFO_BLOCK_SIZE);
-		put32(info + 2, min);
-		put32(info + 6, 4096);
-		put32(info + 10, n > 3 && d[3] ? min * d[3] : 0xffffffffU);
+		put_be16(info, NBD_INFO_BLOCK_SIZE);
+		put_be32(info + 2, min);
+		put_be32(info + 6, 4096);
+		put_be32(info + 10, n > 3 && d[3] ? min * d[3] : 0xffffffffU);
 		opt_reply(NBD_REP_INFO, info, 14);
 	}
 	opt_reply(NBD_REP_ACK, NULL, 0);
@@ -236,9 +219,9 @@ static void reply(const u8 *d, u32 n)
 	s = &w->c.slots[d[0] % NBD_MAX_INFLIGHT];
 	if (!s->busy)
 		return;
-	put32(h, NBD_SIMPLE_REPLY_MAGIC);
-	put32(h + 4, d[1] < 200 ? 0 : d[1]);
-	put64(h + 8, s->cookie);
+	put_be32(h, NBD_SIMPLE_REPLY_MAGIC);
+	put_be32(h + 4, d[1] < 200 ? 0 : d[1]);
+	put_be64(h + 8, s->cookie);
 	emit(h, 16);
 	if (s->type == NBD_CMD_READ && d[1] < 200)
 		for (u32 left = s->length; left;) {

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <hv/byteorder.h>
 #include <hv/errno.h>
 #include <hv/nbd.h>
 #include "host_log.h"
@@ -98,39 +99,6 @@ static const struct nbd_params params = {
 
 /* ---- wire helpers ---- */
 
-static void put16(u8 *p, u16 v)
-{
-	p[0] = v >> 8;
-	p[1] = v;
-}
-
-static void put32(u8 *p, u32 v)
-{
-	put16(p, v >> 16);
-	put16(p + 2, v);
-}
-
-static void put64(u8 *p, u64 v)
-{
-	put32(p, v >> 32);
-	put32(p + 4, v);
-}
-
-static u16 get16(const u8 *p)
-{
-	return (u16)(p[0] << 8 | p[1]);
-}
-
-static u32 get32(const u8 *p)
-{
-	return (u32)get16(p) << 16 | get16(p + 2);
-}
-
-static u64 get64(const u8 *p)
-{
-	return (u64)get32(p) << 32 | get32(p + 4);
-}
-
 static void emit(const void *data, u32 len)
 {
 	assert_true(f->out_tail + len <= OUT_MAX);
@@ -142,10 +110,10 @@ static void emit_opt_reply(u32 opt, u32 type, const void *data, u32 len)
 {
 	u8 h[20];
 
-	put64(h, NBD_OPT_REPLY_MAGIC);
-	put32(h + 8, opt);
-	put32(h + 12, type);
-	put32(h + 16, len);
+	put_be64(h, NBD_OPT_REPLY_MAGIC);
+	put_be32(h + 8, opt);
+	put_be32(h + 12, type);
+	put_be32(h + 16, len);
 	emit(h, 20);
 	emit(data, len);
 }
@@ -154,9 +122,9 @@ static void emit_simple(u32 magic, u32 err, u64 cookie)
 {
 	u8 h[16];
 
-	put32(h, magic);
-	put32(h + 4, err);
-	put64(h + 8, cookie);
+	put_be32(h, magic);
+	put_be32(h + 4, err);
+	put_be64(h + 8, cookie);
 	emit(h, 16);
 }
 
@@ -164,7 +132,7 @@ static void emit_simple(u32 magic, u32 err, u64 cookie)
 
 static void server_go(u32 opt, const u8 *data, u32 len)
 {
-	u32 n = get32(data);
+	u32 n = get_be32(data);
 	u8 info[14];
 
 	if (f->no_go) {
@@ -176,24 +144,24 @@ static void server_go(u32 opt, const u8 *data, u32 len)
 		return;
 	}
 	assert_int_equal(len, 4 + n + 2 + 2);
-	assert_int_equal(get16(data + 4 + n), 1);
-	assert_int_equal(get16(data + 6 + n), NBD_INFO_BLOCK_SIZE);
+	assert_int_equal(get_be16(data + 4 + n), 1);
+	assert_int_equal(get_be16(data + 6 + n), NBD_INFO_BLOCK_SIZE);
 	if (f->long_info) {
 		u8 desc[300];
 
 		memset(desc, 'd', sizeof(desc));
-		put16(desc, NBD_INFO_DESCRIPTION);
+		put_be16(desc, NBD_INFO_DESCRIPTION);
 		emit_opt_reply(opt, NBD_REP_INFO, desc, sizeof(desc));
 	}
-	put16(info, NBD_INFO_EXPORT);
-	put64(info + 2, f->size);
-	put16(info + 10, f->tflags);
+	put_be16(info, NBD_INFO_EXPORT);
+	put_be64(info + 2, f->size);
+	put_be16(info + 10, f->tflags);
 	emit_opt_reply(opt, NBD_REP_INFO, info, 12);
 	if (f->block_size) {
-		put16(info, NBD_INFO_BLOCK_SIZE);
-		put32(info + 2, f->min);
-		put32(info + 6, f->pref);
-		put32(info + 10, f->max);
+		put_be16(info, NBD_INFO_BLOCK_SIZE);
+		put_be32(info + 2, f->min);
+		put_be32(info + 6, f->pref);
+		put_be32(info + 10, f->max);
 		emit_opt_reply(opt, NBD_REP_INFO, info, 14);
 	}
 	emit_opt_reply(opt, NBD_REP_ACK, "", 0);
@@ -208,9 +176,9 @@ static int server_option(void)
 
 	if (f->in_len < 16)
 		return 0;
-	assert_true(get64(f->in) == NBD_IHAVEOPT);
-	opt = get32(f->in + 8);
-	len = get32(f->in + 12);
+	assert_true(get_be64(f->in) == NBD_IHAVEOPT);
+	opt = get_be32(f->in + 8);
+	len = get_be32(f->in + 12);
 	if (f->in_len < 16 + len)
 		return 0;
 	if (opt == NBD_OPT_GO) {
@@ -220,8 +188,8 @@ static int server_option(void)
 		emit_opt_reply(opt, NBD_REP_ACK, "", 0);
 		f->phase = P_DEAD;
 	} else if (opt == NBD_OPT_EXPORT_NAME) {
-		put64(reply, f->size);
-		put16(reply + 8, f->tflags);
+		put_be64(reply, f->size);
+		put_be16(reply + 8, f->tflags);
 		emit(reply, (f->cflags & NBD_FLAG_C_NO_ZEROES) ? 10 : 134);
 		f->phase = P_TRANS;
 	} else {
@@ -246,11 +214,11 @@ static int server_request(void)
 
 	if (f->in_len < need)
 		return 0;
-	assert_int_equal(get32(f->in), NBD_REQUEST_MAGIC);
-	r = (struct reply){ .cookie = get64(f->in + 8),
-			    .type = get16(f->in + 6),
-			    .offset = get64(f->in + 16),
-			    .length = get32(f->in + 24) };
+	assert_int_equal(get_be32(f->in), NBD_REQUEST_MAGIC);
+	r = (struct reply){ .cookie = get_be64(f->in + 8),
+			    .type = get_be16(f->in + 6),
+			    .offset = get_be64(f->in + 16),
+			    .length = get_be32(f->in + 24) };
 	if (r.type == NBD_CMD_WRITE)
 		need += r.length;
 	if (f->in_len < need)
@@ -258,7 +226,7 @@ static int server_request(void)
 	assert_true(f->nr_log < LOG_MAX);
 	l = &f->log[f->nr_log++];
 	*l = (struct logged){ .type = r.type,
-			      .flags = get16(f->in + 4),
+			      .flags = get_be16(f->in + 4),
 			      .cookie = r.cookie,
 			      .offset = r.offset,
 			      .length = r.length,
@@ -292,7 +260,7 @@ static void server_run(void)
 		int n = 0;
 
 		if (f->phase == P_CFLAGS && f->in_len >= 4) {
-			f->cflags = get32(f->in);
+			f->cflags = get_be32(f->in);
 			f->phase = P_OPTS;
 			n = 4;
 		} else if (f->phase == P_OPTS) {
@@ -323,9 +291,9 @@ static void greet(void)
 {
 	u8 g[18];
 
-	put64(g, NBD_MAGIC);
-	put64(g + 8, NBD_IHAVEOPT);
-	put16(g + 16, f->hflags);
+	put_be64(g, NBD_MAGIC);
+	put_be64(g + 8, NBD_IHAVEOPT);
+	put_be16(g + 16, f->hflags);
 	emit(g, 18);
 }
 
@@ -555,9 +523,9 @@ static void test_handshake_not_fixed_newstyle(void **state)
 static void test_handshake_bad_magic(void **state)
 {
 	(void)state;
-	put64(f->greeting, NBD_MAGIC ^ 0x40);
-	put64(f->greeting + 8, NBD_IHAVEOPT);
-	put16(f->greeting + 16, NBD_FLAG_FIXED_NEWSTYLE);
+	put_be64(f->greeting, NBD_MAGIC ^ 0x40);
+	put_be64(f->greeting + 8, NBD_IHAVEOPT);
+	put_be16(f->greeting + 16, NBD_FLAG_FIXED_NEWSTYLE);
 	f->greeting_len = 18;
 	poll_n(0, 2);
 	assert_false(nbd_ready(c));
@@ -566,8 +534,8 @@ static void test_handshake_bad_magic(void **state)
 	assert_true(host_log_contains("protocol violation"));
 	assert_int_equal(f->in_len, 0);
 
-	put64(f->greeting, NBD_MAGIC);
-	put64(f->greeting + 8, NBD_IHAVEOPT + 1);
+	put_be64(f->greeting, NBD_MAGIC);
+	put_be64(f->greeting + 8, NBD_IHAVEOPT + 1);
 	poll_n(100, 2);
 	assert_false(nbd_ready(c));
 	assert_int_equal(nbd_get_stats(c)->protocol_violations, 2);
@@ -576,35 +544,35 @@ static void test_handshake_bad_magic(void **state)
 static void test_handshake_bad_option_reply(void **state)
 {
 	(void)state;
-	put64(f->greeting, NBD_MAGIC);
-	put64(f->greeting + 8, NBD_IHAVEOPT);
-	put16(f->greeting + 16, NBD_FLAG_FIXED_NEWSTYLE);
-	put64(f->greeting + 18, NBD_OPT_REPLY_MAGIC ^ 1);
-	put32(f->greeting + 26, NBD_OPT_GO);
-	put32(f->greeting + 30, NBD_REP_ACK);
-	put32(f->greeting + 34, 0);
+	put_be64(f->greeting, NBD_MAGIC);
+	put_be64(f->greeting + 8, NBD_IHAVEOPT);
+	put_be16(f->greeting + 16, NBD_FLAG_FIXED_NEWSTYLE);
+	put_be64(f->greeting + 18, NBD_OPT_REPLY_MAGIC ^ 1);
+	put_be32(f->greeting + 26, NBD_OPT_GO);
+	put_be32(f->greeting + 30, NBD_REP_ACK);
+	put_be32(f->greeting + 34, 0);
 	f->greeting_len = 38;
 	f->mute = true;
 	poll_n(0, 2);
 	assert_false(nbd_ready(c));
 	assert_non_null(strstr(nbd_last_error(c), "bad option reply magic"));
 
-	put64(f->greeting + 18, NBD_OPT_REPLY_MAGIC);
-	put32(f->greeting + 26, NBD_OPT_ABORT); /* answers an option never sent */
+	put_be64(f->greeting + 18, NBD_OPT_REPLY_MAGIC);
+	put_be32(f->greeting + 26, NBD_OPT_ABORT); /* answers an option never sent */
 	poll_n(100, 2);
 	assert_non_null(strstr(nbd_last_error(c), "option reply for option 2, expected 7"));
 
-	put32(f->greeting + 26, NBD_OPT_GO);
-	put32(f->greeting + 30, NBD_REP_ACK); /* success without NBD_INFO_EXPORT */
+	put_be32(f->greeting + 26, NBD_OPT_GO);
+	put_be32(f->greeting + 30, NBD_REP_ACK); /* success without NBD_INFO_EXPORT */
 	poll_n(300, 2);
 	assert_non_null(strstr(nbd_last_error(c), "without NBD_INFO_EXPORT"));
 
-	put32(f->greeting + 30, 77); /* a reply type that does not exist */
+	put_be32(f->greeting + 30, 77); /* a reply type that does not exist */
 	poll_n(700, 2);
 	assert_non_null(strstr(nbd_last_error(c), "unexpected option reply type 77"));
 
-	put32(f->greeting + 30, NBD_REP_INFO);
-	put32(f->greeting + 34, 100000); /* longer than any option reply may be */
+	put_be32(f->greeting + 30, NBD_REP_INFO);
+	put_be32(f->greeting + 34, 100000); /* longer than any option reply may be */
 	poll_n(1500, 2);
 	assert_non_null(strstr(nbd_last_error(c), "option reply of 100000 bytes"));
 	assert_int_equal(nbd_get_stats(c)->protocol_violations, 5);
@@ -613,9 +581,9 @@ static void test_handshake_bad_option_reply(void **state)
 static void test_handshake_oldstyle(void **state)
 {
 	(void)state;
-	put64(f->greeting, NBD_MAGIC);
-	put64(f->greeting + 8, 0x00420281861253ULL);
-	put16(f->greeting + 16, 0);
+	put_be64(f->greeting, NBD_MAGIC);
+	put_be64(f->greeting + 8, 0x00420281861253ULL);
+	put_be16(f->greeting + 16, 0);
 	f->greeting_len = 18;
 	poll_n(0, 2);
 	assert_false(nbd_ready(c));
@@ -919,11 +887,11 @@ static void malformed(enum bad_kind kind)
 	case BAD_STRUCTURED: {
 		u8 h[20];
 
-		put32(h, NBD_STRUCTURED_REPLY_MAGIC);
-		put16(h + 4, 1);
-		put16(h + 6, 1);
-		put64(h + 8, f->held[0].cookie);
-		put32(h + 16, 8 + 1024);
+		put_be32(h, NBD_STRUCTURED_REPLY_MAGIC);
+		put_be16(h + 4, 1);
+		put_be16(h + 6, 1);
+		put_be64(h + 8, f->held[0].cookie);
+		put_be32(h + 16, 8 + 1024);
 		emit(h, 20);
 		emit(f->disk, 1024);
 		break;
