@@ -124,6 +124,7 @@ test: deps
 	$(MAKE) unit-test
 	$(MAKE) fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 	$(MAKE) nbd-test
+	$(MAKE) hosted-test
 	$(MAKE) all
 	$(MAKE) system-test
 

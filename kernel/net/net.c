@@ -98,8 +98,11 @@ static u32 prefix_len(u32 mask)
 void net_config_static(struct net_stack *s, u32 ip, u32 netmask, u32 gateway)
 {
 	s->dhcp.state = DHCP_OFF;
-	if (s->configured && s->ip != ip)
+	/* Connections on the old address cannot go on. */
+	if (s->configured && s->ip != ip) {
+		tcp_abort_all(s, TCP_CLOSED_ABORTED);
 		arp_flush(s);
+	}
 	s->ip = ip;
 	s->netmask = netmask;
 	s->gateway = gateway;

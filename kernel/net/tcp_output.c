@@ -9,8 +9,6 @@
 
 #include "net_internal.h"
 
-#define TCP_CWND_MAX (4 * TCP_SND_BUF)
-
 /* Free receive buffer space, at most 65535: we offer window scale 0 (RFC 7323 2.3). */
 u32 tcp_rcv_space(const struct tcp_conn *c)
 {
@@ -324,7 +322,7 @@ void tcp_on_rto(struct tcp_conn *c)
 /* One RTT measurement into SRTT/RTTVAR and the RTO (RFC 6298 2.2-2.5, G = 1 ms). */
 void tcp_rtt_sample(struct tcp_conn *c, u32 rtt_ms)
 {
-	u32 r = MAX(rtt_ms, 1u);
+	u32 r = MIN(MAX(rtt_ms, 1u), 2u * TCP_RTO_MAX_MS); /* a longer "RTT" is no sample */
 
 	if (!c->srtt8) {
 		c->srtt8 = r << 3;

@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "host_log.h"
-#include "test_net_helpers.h"
+#include "test_net_fixture.h"
 
 static u8 buf[ETH_FRAME_MAX];
 

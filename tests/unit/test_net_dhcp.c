@@ -11,10 +11,10 @@
 #include <cmocka.h>
 
 #include "host_log.h"
-#include "test_net_helpers.h"
+#include "test_net_fixture.h"
 
 #define SERVER_IP  GW_IP
-#define OFFERED_IP OUR_IP /* so the TCP helpers work on the leased address */
+#define OFFERED_IP OUR_IP /* establish() works on the leased address */
 
 static u8 buf[ETH_FRAME_MAX];
 static u8 msg[600];

@@ -13,7 +13,7 @@
 
 #include <hv/errno.h>
 #include "host_log.h"
-#include "test_net_helpers.h"
+#include "test_net_fixture.h"
 #include "../../kernel/net/net_internal.h" /* tcp_rtt_sample() */
 
 static u8 buf[ETH_FRAME_MAX];

@@ -204,8 +204,8 @@ struct tcp_conn {
 /* The NIC, supplied by the caller. transmit() must be done with frame when it returns. */
 struct net_driver {
 	u8 mac[ETH_ALEN];
-	int (*transmit)(void *ctx, const void *frame,
-			size_t len); /* 0 or -errno (-EBUSY: ring full) */
+	/* 0 or -errno (-EBUSY: ring full) */
+	int (*transmit)(void *ctx, const void *frame, size_t len);
 	void *ctx;
 };
 
@@ -280,7 +280,10 @@ struct net_stack {
 void net_init(struct net_stack *s, const struct net_driver *drv);
 /* Mix entropy (a TSC or RDRAND value) into ISNs, ports and DHCP transaction ids. */
 void net_seed(struct net_stack *s, u64 seed);
-/* Use a fixed address (host byte order); stops DHCP. gateway 0: no route off the subnet. */
+/*
+ * Use a fixed address (host byte order); stops DHCP. gateway 0: no route off
+ * the subnet. A new address closes the connections on the old one.
+ */
 void net_config_static(struct net_stack *s, u32 ip, u32 netmask, u32 gateway);
 /* Start DHCP (RFC 2131); net_configured() once an address is bound. */
 void net_config_dhcp(struct net_stack *s, u64 now_ms);

@@ -3,8 +3,8 @@
  * stack sends, builders for the frames a peer would send, a parser that
  * checks every checksum of a captured frame, and a scripted TCP peer.
  */
-#ifndef TESTS_NET_HELPERS_H
-#define TESTS_NET_HELPERS_H
+#ifndef TESTS_NET_FIXTURE_H
+#define TESTS_NET_FIXTURE_H
 
 #include <hv/net.h>
 

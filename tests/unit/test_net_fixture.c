@@ -7,7 +7,7 @@
 #include <cmocka.h>
 
 #include <hv/errno.h>
-#include "test_net_helpers.h"
+#include "test_net_fixture.h"
 
 const u8 our_mac[ETH_ALEN] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x01 };
 const u8 peer_mac[ETH_ALEN] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x05 };
