@@ -50,11 +50,11 @@ static void list_exits(const struct vsi *v)
 static void cmd_list(void)
 {
 	console_printf("%-12s %-8s %-10s %8s %6s  %s\n", "NAME", "STATE", "CPUS", "RAM", "RESETS",
-		       "UNCLAIMED-IO/DENIED-MSR/DROPPED-IPI");
+		       "UNCLAIMED-IO/DENIED-MSR/DROPPED-IPI/UNCLAIMED-MMIO");
 	for (u32 i = 0; i < nr_vsis; i++) {
 		const struct vsi *v = &vsis[i];
 		char cpus[40];
-		u64 io = 0, msr = 0, ipi = 0;
+		u64 io = 0, msr = 0, ipi = 0, mmio = 0;
 		size_t n = 0;
 
 		cpus[0] = '\0';
@@ -65,12 +65,13 @@ static void cmd_list(void)
 			io += v->vcpus[c].io_unclaimed;
 			msr += v->vcpus[c].msr_denied;
 			ipi += v->vcpus[c].ipi_dropped;
+			mmio += v->vcpus[c].mmio_unclaimed;
 		}
-		console_printf("%-12s %-8s %-10s %6lluM %6u  %llu/%llu/%llu\n", v->name,
+		console_printf("%-12s %-8s %-10s %6lluM %6u  %llu/%llu/%llu/%llu\n", v->name,
 			       vsi_state_name(v->state), cpus,
 			       (unsigned long long)(v->ram_size / MiB), v->resets,
 			       (unsigned long long)io, (unsigned long long)msr,
-			       (unsigned long long)ipi);
+			       (unsigned long long)ipi, (unsigned long long)mmio);
 		list_exits(v);
 	}
 	if (!nr_vsis)

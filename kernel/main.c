@@ -326,9 +326,10 @@ static void service_loop(void *unused)
 	pr_info("hv: service CPU %u: console ready ('help' lists the commands)", service_cpu);
 	for (;;) {
 		console_poll();
-		vsi_poll();
-		if (storage_poll())
-			continue; /* traffic in flight: keep polling the NIC */
+		bool busy = storage_poll();
+		busy |= vsi_poll();
+		if (busy)
+			continue; /* traffic in flight: keep polling the NIC and the disks */
 		asm volatile("sti; hlt; cli" ::: "memory");
 	}
 }
@@ -377,14 +378,14 @@ static __noreturn void run(bool vmx_ok)
 	u32 svc = 0;
 	bool have_config = load_config();
 
+	if (have_config)
+		storage_init(&config); /* first: a VSI's disk is attached when it is built */
 	if (have_config && vmx_ok) {
 		vsi_init_all(&config);
 		svc = config.service_cpu;
 	} else if (have_config && config.nr_vsis) {
 		pr_err("hv: %u VSIs configured, none started: VT-x is not usable", config.nr_vsis);
 	}
-	if (have_config)
-		storage_init(&config);
 	if (!vmx_ok && !storage_active()) {
 		pr_err("hv: halted: VMX could not be enabled on every CPU (see above)");
 		for (;;)

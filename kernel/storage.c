@@ -39,6 +39,9 @@ struct disk {
 	struct tcp_conn *conn;
 	struct nbd_client nbd;
 	bool announced;
+	/* the VSI's disk device, whose I/O the client's callbacks complete */
+	void (*lock)(void *ctx), (*unlock)(void *ctx);
+	void *lock_ctx;
 	/* selftest=nbd */
 	u32 phase, outstanding, errors, round;
 	u64 started_ms;
@@ -88,6 +91,31 @@ static struct storage *st;
 static u64 now_ms(void)
 {
 	return rdtsc() / (tsc_hz() / 1000);
+}
+
+bool storage_selftest(void)
+{
+	return st && (st->selftest || st->bench);
+}
+
+u64 storage_now_ms(void)
+{
+	return now_ms();
+}
+
+struct nbd_client *storage_attach(const struct vsi_config *cfg, void (*lock)(void *),
+				  void (*unlock)(void *), void *ctx)
+{
+	for (u32 i = 0; st && i < st->nr_disks; i++) {
+		struct disk *d = &st->disks[i];
+		if (d->cfg != cfg)
+			continue;
+		d->lock = lock;
+		d->unlock = unlock;
+		d->lock_ctx = ctx;
+		return &d->nbd;
+	}
+	return NULL;
 }
 
 bool storage_active(void)
@@ -495,7 +523,11 @@ bool storage_poll(void)
 	for (u32 i = 0; i < st->nr_disks; i++) {
 		struct disk *d = &st->disks[i];
 
+		if (d->lock)
+			d->lock(d->lock_ctx);
 		nbd_poll(&d->nbd, now);
+		if (d->unlock)
+			d->unlock(d->lock_ctx);
 		if (nbd_ready(&d->nbd) && !d->announced)
 			announce(d);
 		if (st->selftest && nbd_ready(&d->nbd) && d->phase != ST_DONE)

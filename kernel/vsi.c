@@ -12,6 +12,7 @@
 #include <hv/log.h>
 #include <hv/printf.h>
 #include <hv/string.h>
+#include <hv/vdisk.h>
 #include <hv/vsi.h>
 
 #define ROM_ALIAS_TOP	0x100000ULL /* the legacy ROM window ends at 1 MiB */
@@ -42,6 +43,21 @@ void *vsi_gpa_to_hva(struct vsi *v, u64 gpa, u64 len)
 	if (gpa >= v->ram_size || len > v->ram_size - gpa)
 		return NULL;
 	return (void *)(uintptr_t)(v->ram_hpa + gpa);
+}
+
+void *vsi_gpa_to_hva_code(struct vsi *v, u64 gpa, u64 len)
+{
+	u64 alias = MIN(v->rom_size, ROM_ALIAS_MAX), alias_base = ROM_ALIAS_TOP - alias;
+
+	if (len > FOUR_GIB || gpa > FOUR_GIB - len)
+		return NULL;
+	if (gpa >= alias_base && gpa + len <= ROM_ALIAS_TOP)
+		return (void *)(uintptr_t)(v->rom_hpa + v->rom_size - alias + (gpa - alias_base));
+	if (gpa >= FOUR_GIB - v->rom_size)
+		return (void *)(uintptr_t)(v->rom_hpa + (gpa - (FOUR_GIB - v->rom_size)));
+	if (gpa < alias_base && gpa + len > alias_base)
+		return NULL; /* straddles RAM and the alias */
+	return vsi_gpa_to_hva(v, gpa, len);
 }
 
 /* EPT paging structures come from the frame allocator (identity-mapped). */
@@ -154,6 +170,7 @@ static int vsi_create(struct vsi *v, const struct vsi_config *c, u32 id)
 		v->vcpus[i].pcpu = c->cpus[i];
 		v->vcpus[i].arch.sipi_vector = ~0U;
 	}
+	vsi_platform_init(v);
 	cpu_list(c, cpus, sizeof(cpus));
 	pr_info("vsi %s: %llu MiB RAM at host 0x%llx, ROM '%s' %llu KiB, %u vCPUs on CPUs %s",
 		v->name, (unsigned long long)(v->ram_size / MiB), (unsigned long long)v->ram_hpa,
@@ -185,8 +202,17 @@ int vsi_init_all(const struct hv_config *cfg)
 			continue; /* the others still start */
 		}
 		nr_vsis++;
-		if (cfg->vsi[i].autostart)
+		if (vdisk_attach(v)) {
+			v->state = VSI_FAULTED;
+			snprintf(v->report, sizeof(v->report), "its disk cannot be attached");
+			continue;
+		}
+		if (cfg->vsi[i].autostart && v->plat.disk) {
+			v->start_with_disk = true; /* the firmware boots from it: wait for it */
+			pr_info("vsi %s: waiting for its disk before starting", v->name);
+		} else if (cfg->vsi[i].autostart) {
 			vsi_start(v);
+		}
 	}
 	return err;
 }
@@ -223,7 +249,13 @@ int vsi_start(struct vsi *v)
 		pr_warn("vsi %s: already running", v->name);
 		return -EBUSY;
 	}
+	if (v->plat.disk && !vdisk_ready(v->plat.disk)) {
+		pr_warn("vsi %s: its disk is not connected yet; it starts when it is", v->name);
+		v->start_with_disk = true;
+		return -EAGAIN;
+	}
 	__atomic_store_n(&v->request, VSI_REQ_NONE, __ATOMIC_SEQ_CST);
+	vsi_platform_reset(v);
 	v->state = VSI_RUNNING;
 	__atomic_add_fetch(&v->run_gen, 1, __ATOMIC_SEQ_CST);
 	for (u32 i = 0; i < v->nr_vcpus; i++)
@@ -266,11 +298,20 @@ static void vsi_fault_stop(struct vsi *v)
 	pr_err("vsi %s: faulted and stopped: %s; the other VSIs go on", v->name, v->report);
 }
 
-void vsi_poll(void)
+bool vsi_poll(void)
 {
+	bool busy = false;
+
 	for (u32 i = 0; i < nr_vsis; i++) {
 		struct vsi *v = &vsis[i];
 
+		if (v->plat.disk) {
+			busy |= vdisk_poll(v->plat.disk);
+			if (v->start_with_disk && vdisk_ready(v->plat.disk)) {
+				v->start_with_disk = false;
+				vsi_start(v);
+			}
+		}
 		if (v->state != VSI_RUNNING)
 			continue;
 		switch (v->request) {
@@ -283,8 +324,13 @@ void vsi_poll(void)
 		case VSI_REQ_STOP:
 			vsi_stop(v);
 			break;
+		case VSI_REQ_POWEROFF:
+			pr_info("vsi %s: powered off by the guest (ACPI S5)", v->name);
+			vsi_stop(v);
+			break;
 		}
 	}
+	return busy;
 }
 
 bool vsi_post_request(struct vsi *v, u32 req)

@@ -165,6 +165,25 @@ void lapic_timer_periodic(u32 vector, u32 hz)
 	lapic_write(APIC_TIMER_INIT, (u32)MIN(count, 0xffffffffULL));
 }
 
+void lapic_timer_oneshot_tsc(u32 vector, u64 tsc_delta)
+{
+	u64 count;
+
+	if (!timer_freq) /* not calibrated: wake at once rather than never */
+		count = 1;
+	else
+		/* timer_freq counts at divide-by-16; cap the delta so the product fits */
+		count = MIN(tsc_delta, 1ULL << 40) * (timer_freq / 1000) / (tsc_freq / 1000) + 1;
+	lapic_write(APIC_TIMER_DIV, APIC_TIMER_DIV_16);
+	lapic_write(APIC_LVT_TIMER, vector);
+	lapic_write(APIC_TIMER_INIT, (u32)MIN(count, 0xffffffffULL));
+}
+
+void lapic_timer_stop(void)
+{
+	lapic_write(APIC_TIMER_INIT, 0);
+}
+
 /* Start PIT channel 2 counting down ms milliseconds (mode 0). */
 static void pit_start(u32 ms)
 {

@@ -1,16 +1,21 @@
 /* hostile-mem: reads, then writes, guest-physical addresses beyond this
- * VSI's RAM, where the host keeps the hypervisor and other VSIs. The
- * platform stops the VSI at the first such access (docs/vsi-platform.md
- * "Memory"), so the first "reading" line names the address the stop report
- * must carry and "done" is never printed. Every later line is a failure. */
+ * VSI's RAM, where the host keeps the hypervisor and other VSIs. Outside
+ * RAM, the ROM and the devices there is nothing (docs/vsi-platform.md
+ * "Memory"): every read gives all ones and every write is dropped, so a
+ * value written cannot be read back. Then it jumps to code beyond its RAM:
+ * an instruction fetch there stops the VSI with a report naming the address,
+ * so "done" is never printed. Every FAIL line is a failure. */
 #include "cpu.h"
 
 #define LAPIC_START   0xfee00000UL
 #define LAPIC_END     0xfef00000UL
+#define IOAPIC_START  0xfec00000UL
+#define IOAPIC_END    0xfec01000UL
 #define ROM_START     0xffff0000UL /* 64 KiB ROM */
 #define FOUR_GIB      0x100000000UL
 #define HIGH_MAP_GIB  4 /* boot map covers GiB 0-3 */
 #define WRITE_PATTERN 0x5a5a5a5a5a5a5a5aUL
+#define ALL_ONES      0xffffffffffffffffUL
 #define PTE_P	      (1UL << 0)
 #define PTE_W	      (1UL << 1)
 #define PTE_PS	      (1UL << 7)
@@ -28,11 +33,12 @@ static void map_fifth_gib(void)
 	write_cr3(read_cr3());
 }
 
-/* Not RAM, not the ROM, not the LAPIC, and mapped. */
+/* Not RAM, not the ROM, not a device, and mapped. */
 static bool is_target(uint64_t a)
 {
 	return a >= platform.ram_bytes && !(a >= LAPIC_START && a < LAPIC_END) &&
-	       !(a >= ROM_START && a < FOUR_GIB) && a < (HIGH_MAP_GIB + 1) * GiB;
+	       !(a >= IOAPIC_START && a < IOAPIC_END) && !(a >= ROM_START && a < FOUR_GIB) &&
+	       a < (HIGH_MAP_GIB + 1) * GiB;
 }
 
 static void attack(uint64_t addr)
@@ -41,13 +47,19 @@ static void attack(uint64_t addr)
 	char what[48];
 	uint64_t v;
 
-	snprint(what, sizeof(what), "mem-0x%lx-blocked", addr);
-	guest_say("reading 0x%lx", addr);
+	snprint(what, sizeof(what), "mem-0x%lx-empty", addr);
 	v = *p;
-	expect_fail(what, "read survived, got 0x%lx", v);
-	guest_say("writing 0x%lx", addr);
+	if (v != ALL_ONES) {
+		expect_fail(what, "read gave 0x%lx, want all ones", v);
+		return;
+	}
 	*p = WRITE_PATTERN;
-	expect_fail(what, "write survived");
+	v = *p;
+	if (v != ALL_ONES) {
+		expect_fail(what, "write landed: read back 0x%lx", v);
+		return;
+	}
+	expect_ok(what);
 }
 
 void guest_main(void)
@@ -70,4 +82,7 @@ void guest_main(void)
 		if (is_target(targets[i]))
 			attack(targets[i]);
 	}
+	guest_say("jumping to 0x%lx", ram + 4 * MiB);
+	((void (*)(void))(ram + 4 * MiB))();
+	expect_fail("fetch-blocked", "code beyond RAM ran and returned");
 }

@@ -17,6 +17,17 @@
 
 #define UART_LCR_DLAB	     0x80
 #define UART_IIR_NO_INT	     0x01
+#define UART_IIR_THRI	     0x02
+#define UART_IER_THRI	     0x02
+#define UART_MCR_DTR	     0x01
+#define UART_MCR_RTS	     0x02
+#define UART_MCR_OUT1	     0x04
+#define UART_MCR_OUT2	     0x08
+#define UART_MCR_LOOP	     0x10
+#define UART_MSR_CTS	     0x10
+#define UART_MSR_DSR	     0x20
+#define UART_MSR_RI	     0x40
+#define UART_MSR_DCD	     0x80
 #define UART_LSR_THRE_TEMT   0x60 /* transmitter always empty */
 #define UART_MSR_DCD_DSR_CTS 0xb0
 
@@ -29,12 +40,21 @@ static void flush_line(struct vsi *v)
 	u->len = 0;
 }
 
+/* The interrupt line (IRQ 4): a THR-empty interrupt enabled, pending, gated by OUT2. */
+static bool irq_line(const struct vsi_uart *u)
+{
+	return (u->regs[UART_IER] & UART_IER_THRI) && u->thri_pending &&
+	       (u->regs[UART_MCR] & UART_MCR_OUT2);
+}
+
 void vsi_uart_write(struct vsi *v, u32 offset, u8 val)
 {
 	struct vsi_uart *u = &v->uart;
+	bool dlab, line;
 
 	spin_lock(&u->lock);
-	if (offset == UART_THR && !(u->regs[UART_LCR] & UART_LCR_DLAB)) {
+	dlab = u->regs[UART_LCR] & UART_LCR_DLAB;
+	if (offset == UART_THR && !dlab) {
 		if (val == '\n') {
 			flush_line(v);
 		} else if (val != '\r') {
@@ -42,26 +62,63 @@ void vsi_uart_write(struct vsi *v, u32 offset, u8 val)
 			if (u->len == VSI_UART_LINE - 1)
 				flush_line(v);
 		}
+		u->thri_pending = true; /* sent at once: the holding register is empty again */
+	} else if (offset == UART_IER && !dlab) {
+		if ((val & UART_IER_THRI) && !(u->regs[UART_IER] & UART_IER_THRI))
+			u->thri_pending = true;
+		u->regs[UART_IER] = val & 0x0f;
+	} else if (offset == UART_IIR) {
+		/* FCR: no FIFO is offered, the write is ignored (an 8250/16450) */
 	} else if (offset < 8) {
 		u->regs[offset] = val;
 	}
+	line = irq_line(u);
 	spin_unlock(&u->lock);
+	vsi_platform_set_irq(v, VSI_UART_IRQ, line);
+}
+
+/* MSR in loopback mode (MCR bit 4): the modem outputs come back as inputs. */
+static u8 loopback_msr(u8 mcr)
+{
+	return (u8)(((mcr & UART_MCR_RTS) ? UART_MSR_CTS : 0) |
+		    ((mcr & UART_MCR_DTR) ? UART_MSR_DSR : 0) |
+		    ((mcr & UART_MCR_OUT1) ? UART_MSR_RI : 0) |
+		    ((mcr & UART_MCR_OUT2) ? UART_MSR_DCD : 0));
 }
 
 u8 vsi_uart_read(struct vsi *v, u32 offset)
 {
 	struct vsi_uart *u = &v->uart;
+	bool dlab, line;
+	u8 val;
 
+	spin_lock(&u->lock);
+	dlab = u->regs[UART_LCR] & UART_LCR_DLAB;
 	switch (offset) {
 	case UART_IIR:
-		return UART_IIR_NO_INT;
+		if ((u->regs[UART_IER] & UART_IER_THRI) && u->thri_pending) {
+			u->thri_pending = false; /* reading IIR clears a THRE interrupt */
+			val = UART_IIR_THRI;
+		} else {
+			val = UART_IIR_NO_INT;
+		}
+		break;
 	case UART_LSR:
-		return UART_LSR_THRE_TEMT;
+		val = UART_LSR_THRE_TEMT;
+		break;
 	case UART_MSR:
-		return UART_MSR_DCD_DSR_CTS;
+		val = (u->regs[UART_MCR] & UART_MCR_LOOP) ? loopback_msr(u->regs[UART_MCR])
+							  : UART_MSR_DCD_DSR_CTS;
+		break;
 	case UART_THR: /* RBR: no input yet; DLL when DLAB is set */
-	case UART_IER:
-		return (u->regs[UART_LCR] & UART_LCR_DLAB) ? u->regs[offset] : 0;
+		val = dlab ? u->regs[offset] : 0;
+		break;
+	default:
+		val = offset < 8 ? u->regs[offset] : 0xff;
+		break;
 	}
-	return offset < 8 ? u->regs[offset] : 0xff;
+	line = irq_line(u);
+	spin_unlock(&u->lock);
+	vsi_platform_set_irq(v, VSI_UART_IRQ, line);
+	return val;
 }

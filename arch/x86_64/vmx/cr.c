@@ -37,12 +37,31 @@ void vmx_write_gpr(struct vcpu *vc, u32 n, u64 val)
 }
 
 /*
+ * The guest's CR0/CR4 as it sees them: the bits the hypervisor owns (the
+ * guest/host mask) from the read shadow, the rest from the real register,
+ * which the guest changes without exits.
+ */
+u64 vmx_guest_cr0(void)
+{
+	u64 mask = vmcs_readl(CR0_GUEST_HOST_MASK);
+
+	return (vmcs_readl(GUEST_CR0) & ~mask) | (vmcs_readl(CR0_READ_SHADOW) & mask);
+}
+
+u64 vmx_guest_cr4(void)
+{
+	u64 mask = vmcs_readl(CR4_GUEST_HOST_MASK);
+
+	return (vmcs_readl(GUEST_CR4) & ~mask) | (vmcs_readl(CR4_READ_SHADOW) & mask);
+}
+
+/*
  * PAE paging outside long mode: with EPT the VMCS holds the PDPTEs, and an
  * emulated CR write must load them (SDM 26.3.2.4, 4.4.1). false: #GP.
  */
 static bool load_pdptrs(struct vcpu *vc)
 {
-	u64 cr0 = vmcs_readl(CR0_READ_SHADOW), cr4 = vmcs_readl(CR4_READ_SHADOW);
+	u64 cr0 = vmx_guest_cr0(), cr4 = vmx_guest_cr4();
 	const u64 *pdpte;
 
 	if (!(cr0 & X86_CR0_PG) || !(cr4 & X86_CR4_PAE) ||
@@ -64,14 +83,14 @@ static bool load_pdptrs(struct vcpu *vc)
 /* MOV to CR0 (SDM Vol. 2B MOV, Vol. 3 9.8.5 for long-mode activation); false: #GP. */
 static bool set_cr0(struct vcpu *vc, u64 val)
 {
-	u64 old = vmcs_readl(CR0_READ_SHADOW), efer = vmcs_read64(GUEST_IA32_EFER);
+	u64 old = vmx_guest_cr0(), efer = vmcs_read64(GUEST_IA32_EFER);
 	u32 entry = vmcs_read32(VM_ENTRY_CONTROLS);
 
 	if ((val >> 32) || ((val & X86_CR0_PG) && !(val & X86_CR0_PE)) ||
 	    ((val & X86_CR0_NW) && !(val & X86_CR0_CD)))
 		return false;
 	if (!(old & X86_CR0_PG) && (val & X86_CR0_PG) && (efer & MSR_IA32_EFER_LME_BIT)) {
-		if (!(vmcs_readl(CR4_READ_SHADOW) & X86_CR4_PAE))
+		if (!(vmx_guest_cr4() & X86_CR4_PAE))
 			return false; /* long mode needs PAE */
 		efer |= MSR_IA32_EFER_LMA_BIT;
 		entry |= VM_ENTRY_IA32E_MODE;
@@ -95,7 +114,7 @@ static bool set_cr4(struct vcpu *vc, u64 val)
 
 	if ((val >> 32) || (val & reserved) || (lma && !(val & X86_CR4_PAE)))
 		return false;
-	if ((val & X86_CR4_PCIDE) && !(vmcs_readl(CR4_READ_SHADOW) & X86_CR4_PCIDE) &&
+	if ((val & X86_CR4_PCIDE) && !(vmx_guest_cr4() & X86_CR4_PCIDE) &&
 	    (!lma || (vmcs_readl(GUEST_CR3) & 0xfff)))
 		return false;
 	vmcs_writel(CR4_READ_SHADOW, val);
@@ -117,7 +136,7 @@ static bool mov_to_cr(struct vcpu *vc, u32 cr, u64 val)
 	case 8:
 		if (val > 15)
 			return false;
-		vc->arch.tpr = val;
+		vlapic_set_cr8(&vc->lapic, (u32)val);
 		return true;
 	}
 	return false;
@@ -127,7 +146,7 @@ enum exit_result vmx_handle_cr(struct vcpu *vc)
 {
 	u64 q = vmcs_readl(EXIT_QUALIFICATION);
 	u32 cr = q & EXIT_QUAL_CR_NUM_MASK, gpr = (q >> EXIT_QUAL_CR_GPR_SHIFT) & 0xf;
-	u64 shadow = vmcs_readl(CR0_READ_SHADOW);
+	u64 shadow = vmx_guest_cr0();
 	bool ok = true;
 
 	switch ((q & EXIT_QUAL_CR_TYPE_MASK) >> EXIT_QUAL_CR_TYPE_SHIFT) {
@@ -135,7 +154,8 @@ enum exit_result vmx_handle_cr(struct vcpu *vc)
 		ok = mov_to_cr(vc, cr, vmx_read_gpr(vc, gpr));
 		break;
 	case EXIT_QUAL_CR_TYPE_MOV_FROM:
-		vmx_write_gpr(vc, gpr, cr == 8 ? vc->arch.tpr : vmcs_readl(GUEST_CR3));
+		vmx_write_gpr(vc, gpr,
+			      cr == 8 ? vlapic_get_cr8(&vc->lapic) : vmcs_readl(GUEST_CR3));
 		break;
 	case EXIT_QUAL_CR_TYPE_CLTS:
 		ok = set_cr0(vc, shadow & ~X86_CR0_TS);

@@ -46,10 +46,16 @@
 	(BIT(2) /* DTES64 */ | BIT(3) /* MONITOR */ | BIT(4) /* DS-CPL */ | CPUID_1_ECX_VMX | \
 	 CPUID_1_ECX_SMX | BIT(7) /* EST */ | BIT(8) /* TM2 */ | BIT(14) /* xTPR */ |         \
 	 BIT(15) /* PDCM */ | BIT(18) /* DCA */)
-#define CPUID_1_EDX_HIDE \
-	(BIT(21) /* DS */ | BIT(22) /* ACPI thermal */ | BIT(29) /* TM */ | BIT(31) /* PBE */)
-#define CPUID_1_EDX_HTT	 BIT(28)
-#define CPUID_7_EBX_HIDE (BIT(2) /* SGX */ | BIT(12) /* RDT-M */ | BIT(15) /* RDT-A */)
+#define CPUID_1_EDX_HIDE                                                                        \
+	(BIT(7) /* MCE */ | BIT(14) /* MCA */ | BIT(21) /* DS */ | BIT(22) /* ACPI thermal */ | \
+	 BIT(29) /* TM */ | BIT(31) /* PBE */)
+#define CPUID_1_ECX_TSC_DEADLINE BIT(24)
+#define CPUID_6_EAX_ARAT	 BIT(2)
+#define CPUID_TSC_LEAF		 0x15 /* TSC/crystal ratio and crystal frequency */
+#define CPUID_FREQ_LEAF		 0x16 /* base/max frequency in MHz */
+#define CPUID_1_EDX_HTT		 BIT(28)
+#define CPUID_7_EBX_HIDE \
+	(BIT(1) /* TSC_ADJUST */ | BIT(2) /* SGX */ | BIT(12) /* RDT-M */ | BIT(15) /* RDT-A */)
 #define CPUID_7_ECX_HIDE (BIT(5) /* WAITPKG */ | BIT(30) /* SGX_LC */)
 #define CPUID_7_EDX_HIDE                                                                   \
 	(BIT(26) /* IBRS/IBPB */ | BIT(27) /* STIBP */ | BIT(29) /* ARCH_CAPABILITIES */ | \
@@ -91,7 +97,7 @@ static u32 guest_cpl(void)
 }
 
 /* The full report of an exit this VSI cannot continue from, then the fault. */
-static enum exit_result fault_exit(struct vcpu *vc, u32 reason, const char *why)
+enum exit_result vmx_fault_exit(struct vcpu *vc, u32 reason, const char *why)
 {
 	const struct guest_regs *r = &vc->arch.regs;
 
@@ -112,9 +118,8 @@ static enum exit_result fault_exit(struct vcpu *vc, u32 reason, const char *why)
 	       (unsigned long long)r->r10, (unsigned long long)r->r11, (unsigned long long)r->r12,
 	       (unsigned long long)r->r13, (unsigned long long)r->r14, (unsigned long long)r->r15);
 	pr_err("vsi %s: CR0 0x%llx CR3 0x%llx CR4 0x%llx EFER 0x%llx CS 0x%x", vc->vsi->name,
-	       (unsigned long long)vmcs_readl(CR0_READ_SHADOW),
-	       (unsigned long long)vmcs_readl(GUEST_CR3),
-	       (unsigned long long)vmcs_readl(CR4_READ_SHADOW),
+	       (unsigned long long)vmx_guest_cr0(), (unsigned long long)vmcs_readl(GUEST_CR3),
+	       (unsigned long long)vmx_guest_cr4(),
 	       (unsigned long long)vmcs_read64(GUEST_IA32_EFER), vmcs_read16(GUEST_CS_SELECTOR));
 	vsi_fault(vc, "%s: exit %s at RIP 0x%llx", why, vmx_exit_reason_name(reason),
 		  (unsigned long long)vmcs_readl(GUEST_RIP));
@@ -156,13 +161,26 @@ static enum exit_result handle_cpuid(struct vcpu *vc)
 		r.eax = (u32)(vc->vsi->ram_size / MiB);
 		r.ebx = vc->vsi->nr_vcpus;
 		r.ecx = vc->index;
+	} else if (leaf == CPUID_TSC_LEAF || leaf == CPUID_FREQ_LEAF) {
+		/* The TSC (and the APIC timer, which counts with it) at its measured rate. */
+		u32 khz = (u32)((tsc_hz() + 500) / 1000);
+		if (leaf == CPUID_TSC_LEAF)
+			r = (struct cpuid_regs){ 1, 1, khz * 1000, 0 };
+		else
+			r = (struct cpuid_regs){ khz / 1000, khz / 1000, 0, 0 };
+	} else if (leaf < HV_CPUID_BASE && leaf > cpuid(0, 0).eax) {
+		/* beyond the host's basic leaves (up to ours): zeros */
 	} else if (leaf < HV_CPUID_BASE || leaf >= 0x80000000) {
 		r = cpuid(leaf, sub);
 		switch (leaf) {
+		case 0:
+			r.eax = MAX(r.eax, CPUID_FREQ_LEAF);
+			break;
 		case 1:
 			/* x2APIC: its MSRs are emulated whatever the host has */
 			r.ecx = (r.ecx & ~(CPUID_1_ECX_HIDE | CPUID_1_ECX_OSXSAVE)) |
-				CPUID_1_ECX_HYPERVISOR | CPUID_1_ECX_X2APIC;
+				CPUID_1_ECX_HYPERVISOR | CPUID_1_ECX_X2APIC |
+				CPUID_1_ECX_TSC_DEADLINE;
 			if (vmcs_readl(GUEST_CR4) & X86_CR4_OSXSAVE) /* mirrors the guest's CR4 */
 				r.ecx |= CPUID_1_ECX_OSXSAVE;
 			r.edx &= ~CPUID_1_EDX_HIDE;
@@ -175,9 +193,11 @@ static enum exit_result handle_cpuid(struct vcpu *vc)
 			cpuid_topology(vc, leaf, sub, &r);
 			break;
 		case 5:	  /* MONITOR/MWAIT */
-		case 6:	  /* thermal and power */
 		case 0xa: /* performance monitoring */
 			r = (struct cpuid_regs){ 0, 0, 0, 0 };
+			break;
+		case 6: /* thermal and power: only "the APIC timer always runs" */
+			r = (struct cpuid_regs){ CPUID_6_EAX_ARAT, 0, 0, 0 };
 			break;
 		case 7:
 			if (sub == 0) {
@@ -201,8 +221,8 @@ static enum exit_result handle_io(struct vcpu *vc, u64 q)
 	u64 mask = size == 4 ? 0xffffffffULL : (1ULL << (size * 8)) - 1;
 
 	if (q & EXIT_QUAL_IO_STRING_BIT)
-		return fault_exit(vc, EXIT_REASON_IO_INSTRUCTION,
-				  "string I/O (INS/OUTS) is not supported");
+		return vmx_fault_exit(vc, EXIT_REASON_IO_INSTRUCTION,
+				      "string I/O (INS/OUTS) is not supported");
 	if (port >= PORT_COM1 && port <= PORT_COM1_END) {
 		if (in)
 			g->rax = (g->rax & ~mask) | vsi_uart_read(vc->vsi, port - PORT_COM1);
@@ -217,9 +237,18 @@ static enum exit_result handle_io(struct vcpu *vc, u64 q)
 		vsi_post_request(vc->vsi, VSI_REQ_RESET);
 		return EXIT_LEAVE;
 	} else {
-		vc->io_unclaimed++;
+		u32 val = (u32)g->rax;
+		enum vsi_access r = vsi_io(vc, port, size, in, &val);
+		if (r == VSI_ACCESS_UNCLAIMED) {
+			vc->io_unclaimed++;
+			val = 0xffffffff; /* nothing decodes it: all ones */
+		}
 		if (in)
-			g->rax = (g->rax & ~mask) | mask; /* nothing decodes it: all ones */
+			g->rax = (g->rax & ~mask) | (val & mask);
+		if (r == VSI_ACCESS_LEAVE) {
+			vmx_skip_instruction();
+			return EXIT_LEAVE;
+		}
 	}
 	if (in && size == 4)
 		g->rax &= 0xffffffffULL; /* a 32-bit result zero-extends (SDM 3.4.1.1) */
@@ -238,30 +267,60 @@ static bool pat_valid(u64 pat)
 	return true;
 }
 
-/* The x2APIC ICR: deliver within the VSI, drop and count everything else. */
-static void write_icr(struct vcpu *vc, u64 icr)
+/*
+ * An IPI from the guest's ICR (SDM 11.6.1): delivered within the VSI only.
+ * Physical and logical destinations are matched against the VSI's own
+ * APICs; anything else is dropped and counted. A level-deassert INIT (the
+ * old "INIT de-assert" step of the MP start-up) does nothing.
+ */
+static void route_ipi(struct vlapic *l, u32 icr_low, u32 dest)
 {
-	u32 vector = icr & 0xff, mode = (icr >> 8) & 7, shorthand = (icr >> 18) & 3;
-	u32 dest = (u32)(icr >> 32);
+	struct vcpu *vc = l->ctx;
 	struct vsi *v = vc->vsi;
+	u32 mode = VLAPIC_ICR_MODE(icr_low), vector = VLAPIC_ICR_VECTOR(icr_low);
+	u32 shorthand = VLAPIC_ICR_SHORTHAND(icr_low);
+	bool logical = icr_low & VLAPIC_ICR_LOGICAL, hit = false;
 
-	vc->arch.icr = icr;
-	if (shorthand == 1) { /* self */
-		vcpu_deliver(vc, mode, vector);
+	if (mode == VLAPIC_DM_INIT && (icr_low & VLAPIC_ICR_LEVEL) &&
+	    !(icr_low & VLAPIC_ICR_ASSERT))
 		return;
+	if (mode == VLAPIC_DM_LOWEST)
+		mode = VLAPIC_DM_FIXED; /* every CPU has the same priority here */
+	for (u32 i = 0; i < v->nr_vcpus; i++) {
+		struct vcpu *t = &v->vcpus[i];
+		bool match;
+		switch (shorthand) {
+		case VLAPIC_SH_SELF:
+			match = t == vc;
+			break;
+		case VLAPIC_SH_ALL:
+			match = true;
+			break;
+		case VLAPIC_SH_OTHERS:
+			match = t != vc;
+			break;
+		default:
+			match = vlapic_match_dest(&t->lapic, dest, logical);
+			break;
+		}
+		if (match) {
+			vcpu_deliver(t, mode, vector);
+			hit = true;
+		}
 	}
-	if (shorthand == 2 || shorthand == 3 || dest == 0xffffffff) { /* broadcast */
-		for (u32 i = 0; i < v->nr_vcpus; i++)
-			if (shorthand != 3 || i != vc->index)
-				vcpu_deliver(&v->vcpus[i], mode, vector);
-		return;
-	}
-	if ((icr & BIT(11)) || dest >= v->nr_vcpus) { /* logical mode, or outside the VSI */
+	if (!hit && shorthand == VLAPIC_SH_NONE)
 		vc->ipi_dropped++;
-		return;
-	}
-	vcpu_deliver(&v->vcpus[dest], mode, vector);
 }
+
+static void eoi_level(struct vlapic *l, u32 vector)
+{
+	vsi_platform_eoi(((struct vcpu *)l->ctx)->vsi, vector);
+}
+
+const struct vlapic_ops vcpu_vlapic_ops = {
+	.send_ipi = route_ipi,
+	.eoi_level = eoi_level,
+};
 
 /* RDMSR of the allowlist in docs/vsi-platform.md; false means #GP. */
 static bool msr_read(struct vcpu *vc, u32 msr, u64 *val)
@@ -292,18 +351,16 @@ static bool msr_read(struct vcpu *vc, u32 msr, u64 *val)
 	case MSR_IA32_EFER:
 		*val = vmcs_read64(GUEST_IA32_EFER);
 		return true;
-	case MSR_IA32_X2APIC_APICID:
-		*val = vc->index;
-		return true;
-	case MSR_IA32_X2APIC_ICR:
-		*val = vc->arch.icr;
+	case MSR_IA32_TSC_DEADLINE:
+		*val = vlapic_get_tsc_deadline(&vc->lapic);
 		return true;
 	}
+	if (msr >= MSR_IA32_X2APIC_BASE && msr <= MSR_IA32_X2APIC_END)
+		return vlapic_read_msr(&vc->lapic, msr, val, rdtsc());
 	if ((msr >= MSR_IA32_MTRR_PHYSBASE0 && msr < MSR_IA32_MTRR_PHYSBASE0 + 16) ||
 	    msr == MSR_IA32_MTRR_FIX64K_00000 || msr == MSR_IA32_MTRR_FIX16K_80000 ||
 	    msr == MSR_IA32_MTRR_FIX16K_A0000 ||
-	    (msr >= MSR_IA32_MTRR_FIX4K_C0000 && msr <= MSR_IA32_MTRR_FIX4K_F8000) ||
-	    (msr >= MSR_IA32_X2APIC_BASE && msr <= MSR_IA32_X2APIC_END)) {
+	    (msr >= MSR_IA32_MTRR_FIX4K_C0000 && msr <= MSR_IA32_MTRR_FIX4K_F8000)) {
 		*val = 0;
 		return true;
 	}
@@ -318,7 +375,7 @@ static bool write_efer(u64 val)
 
 	if (val & ~(allowed | MSR_IA32_EFER_LMA_BIT))
 		return false;
-	if ((vmcs_readl(CR0_READ_SHADOW) & X86_CR0_PG) && ((val ^ efer) & MSR_IA32_EFER_LME_BIT))
+	if ((vmx_guest_cr0() & X86_CR0_PG) && ((val ^ efer) & MSR_IA32_EFER_LME_BIT))
 		return false; /* LME cannot change while paging is on */
 	vmcs_write64(GUEST_IA32_EFER, (val & allowed) | (efer & MSR_IA32_EFER_LMA_BIT));
 	return true;
@@ -335,8 +392,12 @@ static bool msr_write(struct vcpu *vc, u32 msr, u64 val)
 	case MSR_IA32_APIC_BASE:
 		if ((val & MSR_IA32_APIC_BASE_ADDR_MASK) != XAPIC_DEFAULT_BASE)
 			return false;
+		if ((val & MSR_IA32_APIC_BASE_EXTD_BIT) && !(val & MSR_IA32_APIC_BASE_EN_BIT))
+			return false; /* x2APIC without enable is invalid (SDM 11.12.5) */
 		vc->arch.apic_base = (val & ~MSR_IA32_APIC_BASE_BSP_BIT) |
 				     (vc->arch.apic_base & MSR_IA32_APIC_BASE_BSP_BIT);
+		if (!!(val & MSR_IA32_APIC_BASE_EXTD_BIT) != vc->lapic.x2apic)
+			vlapic_set_x2apic(&vc->lapic, val & MSR_IA32_APIC_BASE_EXTD_BIT);
 		return true;
 	case MSR_IA32_DEBUGCTL:
 		return val == 0;
@@ -347,17 +408,16 @@ static bool msr_write(struct vcpu *vc, u32 msr, u64 val)
 		return true;
 	case MSR_IA32_EFER:
 		return write_efer(val);
-	case MSR_IA32_X2APIC_ICR:
-		write_icr(vc, val);
+	case MSR_IA32_TSC_DEADLINE:
+		vlapic_set_tsc_deadline(&vc->lapic, val, rdtsc());
 		return true;
-	case MSR_IA32_X2APIC_APICID:
-		return false; /* read-only in x2APIC mode */
 	}
+	if (msr >= MSR_IA32_X2APIC_BASE && msr <= MSR_IA32_X2APIC_END)
+		return vlapic_write_msr(&vc->lapic, msr, val, rdtsc());
 	if ((msr >= MSR_IA32_MTRR_PHYSBASE0 && msr < MSR_IA32_MTRR_PHYSBASE0 + 16) ||
 	    msr == MSR_IA32_MTRR_FIX64K_00000 || msr == MSR_IA32_MTRR_FIX16K_80000 ||
 	    msr == MSR_IA32_MTRR_FIX16K_A0000 ||
-	    (msr >= MSR_IA32_MTRR_FIX4K_C0000 && msr <= MSR_IA32_MTRR_FIX4K_F8000) ||
-	    (msr >= MSR_IA32_X2APIC_BASE && msr <= MSR_IA32_X2APIC_END))
+	    (msr >= MSR_IA32_MTRR_FIX4K_C0000 && msr <= MSR_IA32_MTRR_FIX4K_F8000))
 		return true; /* ignored */
 	return false;
 }
@@ -435,19 +495,6 @@ static enum exit_result handle_vmcall(struct vcpu *vc)
 	return EXIT_RESUME;
 }
 
-static enum exit_result handle_ept_violation(struct vcpu *vc)
-{
-	u64 q = vmcs_readl(EXIT_QUALIFICATION);
-	const char *kind = (q & EXIT_QUAL_EPT_FETCH_BIT)   ? "instruction fetch"
-			   : (q & EXIT_QUAL_EPT_WRITE_BIT) ? "write"
-							   : "read";
-	char why[80];
-
-	snprintf(why, sizeof(why), "%s at guest-physical 0x%llx outside its memory", kind,
-		 (unsigned long long)vmcs_read64(GUEST_PHYSICAL_ADDRESS));
-	return fault_exit(vc, EXIT_REASON_EPT_VIOLATION, why);
-}
-
 static enum exit_result handle_exception_nmi(struct vcpu *vc)
 {
 	u32 info = vmcs_read32(VM_EXIT_INTR_INFO);
@@ -456,7 +503,7 @@ static enum exit_result handle_exception_nmi(struct vcpu *vc)
 		trap_nmi_in_guest(); /* a host NMI: parks us if the hypervisor is dumping */
 		return EXIT_RESUME;
 	}
-	return fault_exit(vc, EXIT_REASON_EXCEPTION_NMI, "unexpected exception exit");
+	return vmx_fault_exit(vc, EXIT_REASON_EXCEPTION_NMI, "unexpected exception exit");
 }
 
 static enum exit_result handle_triple_fault(struct vcpu *vc)
@@ -468,7 +515,8 @@ static enum exit_result handle_triple_fault(struct vcpu *vc)
 		vsi_post_request(vc->vsi, VSI_REQ_RESET);
 		return EXIT_LEAVE;
 	}
-	return fault_exit(vc, EXIT_REASON_TRIPLE_FAULT, "triple fault (on_triple_fault = stop)");
+	return vmx_fault_exit(vc, EXIT_REASON_TRIPLE_FAULT,
+			      "triple fault (on_triple_fault = stop)");
 }
 
 /* VM entry failed on guest state (SDM 26.8): basic reason 33/34/41 with bit 31 set. */
@@ -555,11 +603,11 @@ enum exit_result vmx_handle_exit(struct vcpu *vc, u32 full)
 	case EXIT_REASON_XSETBV:
 		return handle_xsetbv(vc);
 	case EXIT_REASON_EPT_VIOLATION:
-		return handle_ept_violation(vc);
+		return vmx_handle_mmio(vc);
 	case EXIT_REASON_EPT_MISCONFIG:
-		return fault_exit(vc, reason, "EPT misconfiguration (a hypervisor bug)");
+		return vmx_fault_exit(vc, reason, "EPT misconfiguration (a hypervisor bug)");
 	case EXIT_REASON_TASK_SWITCH:
-		return fault_exit(vc, reason, "hardware task switches are not supported");
+		return vmx_fault_exit(vc, reason, "hardware task switches are not supported");
 	}
-	return fault_exit(vc, reason, "unhandled exit");
+	return vmx_fault_exit(vc, reason, "unhandled exit");
 }

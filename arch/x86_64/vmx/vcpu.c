@@ -89,8 +89,9 @@ static int setup_controls(void)
 	u32 pin, proc, proc2, exit, entry;
 	int err = 0;
 
-	err |= set_ctls("pin-based", PIN_BASED_EXT_INTR_MASK | PIN_BASED_NMI_EXITING, 0,
-			c->pin_ctls, &pin);
+	/* The preemption timer runs the guest's APIC timer where the CPU has it. */
+	err |= set_ctls("pin-based", PIN_BASED_EXT_INTR_MASK | PIN_BASED_NMI_EXITING,
+			PIN_BASED_VMX_PREEMPTION_TIMER, c->pin_ctls, &pin);
 	err |= set_ctls("processor-based",
 			CPU_BASED_HLT_EXITING | CPU_BASED_UNCOND_IO_EXITING |
 			    CPU_BASED_USE_MSR_BITMAPS | CPU_BASED_MWAIT_EXITING |
@@ -225,13 +226,14 @@ void vmx_reset_guest_state(struct vcpu *vc, bool sipi, u32 vector)
 		wrmsr(MSR_IA32_TSC_AUX, 0);
 	a->apic_base = XAPIC_DEFAULT_BASE | MSR_IA32_APIC_BASE_EN_BIT |
 		       (vc->index == 0 ? MSR_IA32_APIC_BASE_BSP_BIT : 0);
-	a->icr = 0;
 	a->xcr0 = 1; /* x87 only, as at power-up; the hardware register is this vCPU's */
 	if (read_cr4() & X86_CR4_OSXSAVE)
 		xsetbv_safe(0, a->xcr0);
 	a->pending_nmi = 0;
-	for (int i = 0; i < 4; i++)
-		a->pending_irq[i] = 0;
+	vlapic_reset(&vc->lapic, vc->index, &vcpu_vlapic_ops, vc);
+	a->timer_armed = false;
+	if (cpu_has_preemption_timer(&vmx_caps)) /* no deadline: as far out as it goes */
+		vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, 0xffffffff);
 	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL,
 		     vmcs_read32(CPU_BASED_VM_EXEC_CONTROL) & ~CPU_BASED_INTR_WINDOW_EXITING);
 	a->window_requested = false;
@@ -309,12 +311,16 @@ int vcpu_arch_init(struct vcpu *vc)
 }
 
 /* Inject what is pending and allowed now; ask for an interrupt window otherwise. */
-static bool irq_pending(const struct vcpu *vc);
+static bool irq_pending(struct vcpu *vc)
+{
+	return vc->arch.pending_nmi || vlapic_pending(&vc->lapic) >= 0;
+}
 
 static void inject_pending(struct vcpu *vc)
 {
 	struct vcpu_arch *a = &vc->arch;
 	u32 intr, proc;
+	int vector;
 
 	/* The common case: nothing pending and no window requested. */
 	if (!irq_pending(vc) && !a->window_requested)
@@ -330,10 +336,8 @@ static void inject_pending(struct vcpu *vc)
 			     INTR_INFO_VALID_BIT | INTR_TYPE_NMI | X86_TRAP_NMI);
 		return;
 	}
-	for (int w = 3; w >= 0; w--) {
-		u64 bits = a->pending_irq[w];
-		if (!bits)
-			continue;
+	vector = vlapic_pending(&vc->lapic);
+	if (vector >= 0) {
 		if (!(vmcs_readl(GUEST_RFLAGS) & X86_RFLAGS_IF) ||
 		    (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))) {
 			vmcs_write32(CPU_BASED_VM_EXEC_CONTROL,
@@ -341,22 +345,39 @@ static void inject_pending(struct vcpu *vc)
 			a->window_requested = true;
 			return;
 		}
-		u32 vector = w * 64 + 63 - __builtin_clzll(bits);
-		__atomic_and_fetch(&a->pending_irq[w], ~BIT(vector % 64), __ATOMIC_SEQ_CST);
+		vlapic_ack(&vc->lapic, (u32)vector);
 		vmcs_write32(VM_ENTRY_INTR_INFO_FIELD,
-			     INTR_INFO_VALID_BIT | INTR_TYPE_EXT_INTR | vector);
-		break;
+			     INTR_INFO_VALID_BIT | INTR_TYPE_EXT_INTR | (u32)vector);
+		/* A halted guest that takes an interrupt runs again (SDM 26.6.2). */
+		if (vmcs_read32(GUEST_ACTIVITY_STATE) != GUEST_ACTIVITY_ACTIVE)
+			vmcs_write32(GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_ACTIVE);
 	}
 	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, proc & ~CPU_BASED_INTR_WINDOW_EXITING);
 	a->window_requested = false;
 }
 
-static bool irq_pending(const struct vcpu *vc)
+/*
+ * The guest's APIC timer: fire what is due, then make sure the CPU leaves
+ * the guest when the next deadline comes: through the VMX preemption timer,
+ * or this CPU's own LAPIC timer (an external-interrupt exit) without one.
+ */
+static void arm_guest_timer(struct vcpu *vc)
 {
-	const struct vcpu_arch *a = &vc->arch;
+	struct vcpu_arch *a = &vc->arch;
+	u64 now = rdtsc(), dl = vlapic_timer_poll(&vc->lapic, now);
 
-	return a->pending_nmi || a->pending_irq[0] || a->pending_irq[1] || a->pending_irq[2] ||
-	       a->pending_irq[3];
+	if (!dl && !a->timer_armed)
+		return;
+	a->timer_armed = dl != 0;
+	if (cpu_has_preemption_timer(&vmx_caps)) {
+		u32 shift = vmx_caps.preemption_timer_rate;
+		u64 ticks = dl ? (dl > now ? (dl - now) >> shift : 0) : 0xffffffffULL;
+		vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, (u32)MIN(ticks, 0xffffffffULL));
+	} else if (dl) {
+		lapic_timer_oneshot_tsc(VECTOR_KICK, dl > now ? dl - now : 0);
+	} else {
+		lapic_timer_stop();
+	}
 }
 
 void vmx_wait_for_work(struct vcpu *vc, bool irq_can_wake)
@@ -367,10 +388,15 @@ void vmx_wait_for_work(struct vcpu *vc, bool irq_can_wake)
 	while (vc->vsi->request == VSI_REQ_NONE && !a->init_pending) {
 		if (a->pending_nmi && vc->run_state == VCPU_RUNNING)
 			return;
+		u64 now = rdtsc(), dl = 0;
+		if (vc->run_state == VCPU_RUNNING)
+			dl = vlapic_timer_poll(&vc->lapic, now);
 		if (irq_can_wake && irq_pending(vc))
 			return;
 		if (vc->run_state == VCPU_WAIT_SIPI && a->sipi_vector != ~0U)
 			return;
+		if (dl) /* the guest's timer wakes us through this CPU's own */
+			lapic_timer_oneshot_tsc(VECTOR_KICK, dl > now ? dl - now : 0);
 		asm volatile("sti; hlt; cli" ::: "memory");
 	}
 }
@@ -412,6 +438,7 @@ void vcpu_arch_run(struct vcpu *vc)
 			a->sipi_vector = ~0U;
 			vc->run_state = VCPU_RUNNING;
 		}
+		arm_guest_timer(vc);
 		inject_pending(vc);
 		if (!a->launched && vc->vsi->id == 0 && vc->index == 0 &&
 		    selftest_enabled("bad-guest-state"))
@@ -440,9 +467,8 @@ void vcpu_deliver(struct vcpu *t, u32 mode, u32 vector)
 
 	switch (mode) {
 	case 0: /* fixed; vectors 0-15 are illegal (SDM 11.5.2): dropped */
-		if (vector < 16)
+		if (!vlapic_accept(&t->lapic, vector, false))
 			return;
-		__atomic_or_fetch(&a->pending_irq[vector / 64], BIT(vector % 64), __ATOMIC_SEQ_CST);
 		break;
 	case 4: /* NMI */
 		a->pending_nmi = 1;
@@ -464,6 +490,12 @@ void vcpu_deliver(struct vcpu *t, u32 mode, u32 vector)
 	vcpu_kick(t);
 }
 
+void vcpu_deliver_fixed(struct vcpu *t, u32 vector, bool level)
+{
+	if (vlapic_accept(&t->lapic, vector, level))
+		vcpu_kick(t);
+}
+
 const char *vcpu_arch_exit_name(u32 reason)
 {
 	return vmx_exit_reason_name(reason);
@@ -475,7 +507,6 @@ void vcpu_arch_reset(struct vcpu *vc)
 	vmx_reset_guest_state(vc, false, 0);
 	vc->arch.sipi_vector = ~0U;
 	vc->arch.init_pending = 0;
-	vc->arch.tpr = 0;
 }
 
 void vsi_arch_ept_caps(bool *use_2m, bool *use_1g)

@@ -5,8 +5,10 @@
 #define EPERM	  1
 #define ENOENT	  2
 #define EIO	  5
+#define EAGAIN	  11
 #define E2BIG	  7
 #define ENOMEM	  12
+#define EFAULT	  14
 #define EBUSY	  16
 #define EEXIST	  17
 #define ENODEV	  19

@@ -11,7 +11,10 @@
 #include <asm/spinlock.h>
 #include <asm/vcpu.h>
 #include <hv/config.h>
+#include <hv/fw_cfg.h>
+#include <hv/vioapic.h>
 #include <hv/types.h>
+#include <hv/vlapic.h>
 
 #define VSI_MAX		  CONFIG_MAX_VSIS
 #define VSI_EXIT_COUNTERS 80 /* indexed by the basic exit reason */
@@ -31,6 +34,7 @@ enum vsi_request {
 	VSI_REQ_STOP,
 	VSI_REQ_RESET,
 	VSI_REQ_FAULT,
+	VSI_REQ_POWEROFF, /* the guest entered ACPI S5 */
 };
 
 enum vcpu_run_state {
@@ -48,9 +52,11 @@ struct vcpu {
 	volatile u32 run_state;
 	u32 seen_gen; /* the last run generation this vCPU started */
 	u64 exits[VSI_EXIT_COUNTERS];
-	u64 io_unclaimed; /* accesses to ports nothing decodes */
-	u64 msr_denied;	  /* RDMSR/WRMSR that got #GP */
-	u64 ipi_dropped;  /* IPIs to destinations outside the VSI */
+	u64 io_unclaimed;   /* accesses to ports nothing decodes */
+	u64 msr_denied;	    /* RDMSR/WRMSR that got #GP */
+	u64 ipi_dropped;    /* IPIs to destinations outside the VSI */
+	u64 mmio_unclaimed; /* MMIO accesses nothing decodes */
+	struct vlapic lapic;
 	struct vcpu_arch arch;
 };
 
@@ -58,7 +64,21 @@ struct vsi_uart {
 	spinlock_t lock;
 	u32 len;
 	char line[VSI_UART_LINE];
-	u8 regs[8]; /* what the guest wrote to the other registers */
+	u8 regs[8];	   /* what the guest wrote to the other registers */
+	bool thri_pending; /* a transmitter-empty interrupt is waiting to be seen */
+};
+
+struct vsi_disk;
+
+/* The VSI's platform devices besides the UART (kernel/vsi_platform.c). */
+struct vsi_platform {
+	spinlock_t lock; /* every device below */
+	struct fw_cfg fw_cfg;
+	struct vioapic ioapic;
+	u32 pci_addr;	       /* CONFIG_ADDRESS, port 0xCF8 */
+	u8 rtc_index;	       /* CMOS index, port 0x70 */
+	u8 pic_mask[2];	       /* 8259 IMRs, as written; nothing is ever raised */
+	struct vsi_disk *disk; /* virtio-blk at 00:01.0, or NULL */
 };
 
 struct vsi {
@@ -69,10 +89,12 @@ struct vsi {
 	volatile u32 request; /* enum vsi_request */
 	volatile u32 run_gen; /* bumped by every start; vCPU threads wait for it */
 	u32 resets;
+	bool start_with_disk; /* start once its disk is connected */
 	u64 ram_hpa, ram_size;
 	u64 rom_hpa, rom_size;
 	struct ept ept;
 	struct vsi_uart uart;
+	struct vsi_platform plat;
 	char report[VSI_REPORT_MAX]; /* why it faulted */
 	u32 nr_vcpus;
 	struct vcpu *vcpus; /* nr_vcpus of them */
@@ -89,8 +111,8 @@ int vsi_stop(struct vsi *v);
 int vsi_reset(struct vsi *v);
 struct vsi *vsi_find(const char *name);
 const char *vsi_state_name(u32 state);
-/* Handle posted requests; the service loop calls it. */
-void vsi_poll(void);
+/* Handle posted requests and run the VSIs' disks; the service loop calls it. True while disk work is in flight. */
+bool vsi_poll(void);
 
 /* From a vCPU: ask the service CPU for a reset/stop/fault; false if one is already pending. */
 bool vsi_post_request(struct vsi *v, u32 req);
@@ -119,5 +141,30 @@ void service_kick(void);
 
 /* Host pointer to [gpa, gpa+len) of the VSI's RAM, or NULL unless all of it is RAM. */
 void *vsi_gpa_to_hva(struct vsi *v, u64 gpa, u64 len);
+/* The same for reading what the guest sees there, ROM and its alias included. */
+void *vsi_gpa_to_hva_code(struct vsi *v, u64 gpa, u64 len);
+
+/* Platform devices (kernel/vsi_platform.c), on the vCPU's CPU. */
+enum vsi_access {
+	VSI_ACCESS_DONE = 0,  /* handled */
+	VSI_ACCESS_UNCLAIMED, /* nothing there: reads all-ones, writes dropped (counted) */
+	VSI_ACCESS_LEAVE,     /* handled, and the VSI has a request (reset, power-off) */
+};
+enum vsi_access vsi_io(struct vcpu *vc, u32 port, u32 size, bool in, u32 *val);
+enum vsi_access vsi_mmio(struct vcpu *vc, u64 gpa, u32 size, bool write, u64 *val);
+void vsi_platform_init(struct vsi *v);
+void vsi_platform_reset(struct vsi *v);
+/* Level of an IOAPIC input pin (any CPU). */
+void vsi_platform_set_irq(struct vsi *v, u32 pin, bool level);
+/* A local APIC's EOI of a level-triggered vector. */
+void vsi_platform_eoi(struct vsi *v, u32 vector);
+/* An MSI write (address, data) from a device of the VSI (any CPU). */
+void vsi_msi(struct vsi *v, u64 addr, u32 data);
+/* Interrupt delivery to one vCPU (arch): fixed, NMI, INIT, SIPI. */
+void vcpu_deliver(struct vcpu *target, u32 mode, u32 vector);
+/* Accept a fixed interrupt, level-triggered or edge, and wake the vCPU. */
+void vcpu_deliver_fixed(struct vcpu *target, u32 vector, bool level);
+
+#define VSI_UART_IRQ 4
 
 #endif

@@ -52,6 +52,9 @@ void timer_calibrate(void);
 u64 tsc_hz(void);
 /* Periodic LAPIC timer interrupt on this CPU at about hz (after calibration). */
 void lapic_timer_periodic(u32 vector, u32 hz);
+/* One interrupt at vector after about tsc_delta TSC ticks (this CPU's timer). */
+void lapic_timer_oneshot_tsc(u32 vector, u64 tsc_delta);
+void lapic_timer_stop(void);
 /* Busy-wait; exact once timer_calibrate() has run. */
 void udelay(u64 us);
 

@@ -20,14 +20,12 @@ struct vcpu_arch {
 	u64 cr0_shadow_mask; /* CR0 bits the guest sees from the read shadow */
 	u64 cr4_shadow_mask;
 	u64 apic_base; /* the guest's view of IA32_APIC_BASE */
-	u64 icr;       /* last x2APIC ICR value written */
 	u64 xcr0;
-	u64 tpr;		  /* the guest's CR8 (virtual: never the physical TPR) */
 	volatile u32 sipi_vector; /* ~0: no SIPI received */
 	volatile u32 init_pending;
-	volatile u64 pending_irq[4]; /* fixed interrupts to inject, a bit per vector */
 	volatile u32 pending_nmi;
 	bool window_requested; /* interrupt-window exiting is on */
+	bool timer_armed;      /* a guest timer deadline is programmed */
 };
 
 int vmx_enter(struct guest_regs *regs, int launched);

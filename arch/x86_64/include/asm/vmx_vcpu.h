@@ -23,11 +23,18 @@ void vmx_reset_guest_state(struct vcpu *vc, bool sipi, u32 vector);
 /* Guest GPR number n (exit qualification numbering: 0 = RAX, 4 = RSP ... 15 = R15). */
 u64 vmx_read_gpr(struct vcpu *vc, u32 n);
 void vmx_write_gpr(struct vcpu *vc, u32 n, u64 val);
+/* The guest's view of CR0/CR4 (shadow for the bits we own, the register for the rest). */
+u64 vmx_guest_cr0(void);
+u64 vmx_guest_cr4(void);
 /* MOV to/from CR0/CR3/CR4/CR8, CLTS, LMSW (cr.c). */
 enum exit_result vmx_handle_cr(struct vcpu *vc);
 /* Sleep on this CPU until vc has work (an interrupt, SIPI, or a request). */
 void vmx_wait_for_work(struct vcpu *vc, bool irq_can_wake);
-/* Fixed interrupt / NMI / INIT / SIPI delivery between vCPUs of one VSI. */
-void vcpu_deliver(struct vcpu *target, u32 mode, u32 vector);
+/* Report an exit this VSI cannot continue from (registers, reason) and fault it. */
+enum exit_result vmx_fault_exit(struct vcpu *vc, u32 reason, const char *why);
+/* An EPT violation outside RAM: emulated MMIO (mmio.c). */
+enum exit_result vmx_handle_mmio(struct vcpu *vc);
+/* The local APIC model's hooks into the VSI (IPIs). */
+extern const struct vlapic_ops vcpu_vlapic_ops;
 
 #endif

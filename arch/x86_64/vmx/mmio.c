@@ -1,0 +1,201 @@
+/*
+ * Emulated MMIO: an EPT violation outside the VSI's memory. The CPU tells
+ * the guest-physical address, not the access, so the instruction is fetched
+ * through the guest's own page tables and decoded (decode.c); the device
+ * model answers, the destination register is written and RIP moves on.
+ * The bytes, the page tables and the address are the guest's: hostile.
+ */
+#include <asm/cpu.h>
+#include <asm/decode.h>
+#include <asm/msr.h>
+#include <asm/vmcs.h>
+#include <asm/vmx.h>
+#include <asm/vmx_exit.h>
+#include <asm/vmx_vcpu.h>
+#include <hv/errno.h>
+#include <hv/kernel.h>
+#include <hv/log.h>
+#include <hv/printf.h>
+#include <hv/string.h>
+
+#define PTE_P	      BIT(0)
+#define PTE_PS	      BIT(7)
+#define PTE_ADDR_MASK 0x000ffffffffff000ULL
+#define AR_L	      BIT(13) /* 64-bit code segment */
+#define AR_DB	      BIT(14) /* default operand size 32 */
+
+static bool read_pte(struct vsi *v, u64 gpa, u32 size, u64 *pte)
+{
+	void *p = vsi_gpa_to_hva(v, gpa, size);
+
+	if (!p)
+		return false;
+	*pte = size == 8 ? *(volatile u64 *)p : *(volatile u32 *)p;
+	return true;
+}
+
+/*
+ * Guest linear -> guest physical for the paging mode the guest is in (SDM
+ * Vol. 3 ch. 4): none, 32-bit, PAE or 4-level. Only presence is checked:
+ * the guest was just executing from (or accessing) this address.
+ */
+static int guest_translate(struct vcpu *vc, u64 la, u64 *gpa)
+{
+	u64 cr0 = vmcs_readl(GUEST_CR0), cr4 = vmcs_readl(GUEST_CR4), cr3 = vmcs_readl(GUEST_CR3);
+	bool lma = vmcs_read64(GUEST_IA32_EFER) & MSR_IA32_EFER_LMA_BIT;
+	struct vsi *v = vc->vsi;
+	u64 pte;
+
+	if (!(cr0 & X86_CR0_PG)) {
+		*gpa = la & 0xffffffffULL;
+		return 0;
+	}
+	if (!(cr4 & X86_CR4_PAE)) { /* 32-bit paging, 4 MiB pages with PSE */
+		u32 l = (u32)la;
+		if (!read_pte(v, (cr3 & 0xfffff000ULL) + ((l >> 22) << 2), 4, &pte) ||
+		    !(pte & PTE_P))
+			return -EFAULT;
+		if ((pte & PTE_PS) && (cr4 & X86_CR4_PSE)) {
+			*gpa = (pte & 0xffc00000ULL) | (l & 0x3fffff);
+			return 0;
+		}
+		if (!read_pte(v, (pte & 0xfffff000ULL) + (((l >> 12) & 0x3ff) << 2), 4, &pte) ||
+		    !(pte & PTE_P))
+			return -EFAULT;
+		*gpa = (pte & 0xfffff000ULL) | (l & 0xfff);
+		return 0;
+	}
+	int levels = lma ? 4 : 3;
+	u64 table = lma ? cr3 & PTE_ADDR_MASK : cr3 & 0xffffffe0ULL;
+	for (int lvl = levels; lvl >= 1; lvl--) {
+		u32 shift = 12 + 9 * (lvl - 1);
+		u64 idx = (la >> shift) & (lvl == 3 && !lma ? 3 : 0x1ff);
+		if (!read_pte(v, table + idx * 8, 8, &pte) || !(pte & PTE_P))
+			return -EFAULT;
+		if (lvl == 1 || (lvl <= 3 && lvl >= 2 && (pte & PTE_PS) && !(lvl == 3 && !lma))) {
+			u64 page = 1ULL << shift;
+			*gpa = (pte & PTE_ADDR_MASK & ~(page - 1)) | (la & (page - 1));
+			return 0;
+		}
+		table = pte & PTE_ADDR_MASK;
+	}
+	return -EFAULT; /* not reached: level 1 always returns */
+}
+
+/* Up to MMIO_INSN_MAX bytes at CS:RIP, page by page; the count fetched. */
+static u32 fetch_insn(struct vcpu *vc, u8 *buf)
+{
+	bool lma = vmcs_read64(GUEST_IA32_EFER) & MSR_IA32_EFER_LMA_BIT;
+	u32 ar = vmcs_read32(GUEST_CS_AR_BYTES);
+	u64 la = vmcs_readl(GUEST_RIP);
+	u32 got = 0;
+
+	if (!(lma && (ar & AR_L)))
+		la = (vmcs_readl(GUEST_CS_BASE) + la) & 0xffffffffULL;
+	while (got < MMIO_INSN_MAX) {
+		u64 gpa;
+		u32 chunk = MIN(MMIO_INSN_MAX - got, PAGE_SIZE - ((la + got) & (PAGE_SIZE - 1)));
+		if (guest_translate(vc, la + got, &gpa))
+			break;
+		const u8 *p = vsi_gpa_to_hva_code(vc->vsi, gpa, chunk);
+		if (!p)
+			break;
+		memcpy(buf + got, p, chunk);
+		got += chunk;
+	}
+	return got;
+}
+
+static u32 code_mode(void)
+{
+	bool lma = vmcs_read64(GUEST_IA32_EFER) & MSR_IA32_EFER_LMA_BIT;
+	u32 ar = vmcs_read32(GUEST_CS_AR_BYTES);
+
+	if (lma && (ar & AR_L))
+		return 8;
+	if (!(vmcs_readl(GUEST_CR0) & X86_CR0_PE))
+		return 2; /* real mode (unrestricted guest) */
+	return (ar & AR_DB) ? 4 : 2;
+}
+
+static u64 size_mask(u32 size)
+{
+	return size >= 8 ? ~0ULL : (1ULL << (size * 8)) - 1;
+}
+
+/* Write a load's result to its register as the CPU would (SDM Vol. 1 3.4.1.1). */
+static void write_dest(struct vcpu *vc, const struct mmio_insn *in, u64 val)
+{
+	u64 v = val & size_mask(in->size);
+	u32 dst = in->dst_size ? in->dst_size : in->size;
+
+	if (in->ext == MMIO_EXT_SIGN && in->size < 8 && (v >> (in->size * 8 - 1)) & 1)
+		v |= ~size_mask(in->size);
+	v &= size_mask(dst);
+	if (in->reg_high8) {
+		u32 r = in->reg - 4;
+		u64 old = vmx_read_gpr(vc, r);
+		vmx_write_gpr(vc, r, (old & ~0xff00ULL) | ((v & 0xff) << 8));
+		return;
+	}
+	if (dst >= 4) { /* 32-bit results zero-extend to 64 */
+		vmx_write_gpr(vc, in->reg, v);
+		return;
+	}
+	vmx_write_gpr(vc, in->reg, (vmx_read_gpr(vc, in->reg) & ~size_mask(dst)) | v);
+}
+
+static enum exit_result mmio_fault(struct vcpu *vc, const char *why)
+{
+	return vmx_fault_exit(vc, EXIT_REASON_EPT_VIOLATION, why);
+}
+
+enum exit_result vmx_handle_mmio(struct vcpu *vc)
+{
+	u64 q = vmcs_readl(EXIT_QUALIFICATION), gpa = vmcs_read64(GUEST_PHYSICAL_ADDRESS);
+	bool write = q & EXIT_QUAL_EPT_WRITE_BIT;
+	struct mmio_insn in;
+	u8 bytes[MMIO_INSN_MAX];
+	char why[160];
+	u64 val = 0;
+	bool rom;
+	u32 n;
+
+	if (q & EXIT_QUAL_EPT_FETCH_BIT) {
+		snprintf(why, sizeof(why),
+			 "instruction fetch at guest-physical 0x%llx outside its memory",
+			 (unsigned long long)gpa);
+		return mmio_fault(vc, why);
+	}
+	/* Mapped but not writable: a write to the ROM, dropped as a real ROM would. */
+	rom = q & (EXIT_QUAL_EPT_READABLE_BIT | EXIT_QUAL_EPT_EXECUTABLE_BIT);
+	n = fetch_insn(vc, bytes);
+	if (n == 0 || mmio_decode(bytes, n, code_mode(), &in)) {
+		snprintf(why, sizeof(why),
+			 "%s at guest-physical 0x%llx by an instruction the MMIO decoder does not "
+			 "handle (%02x %02x %02x %02x)",
+			 write ? "write" : "read", (unsigned long long)gpa, n > 0 ? bytes[0] : 0,
+			 n > 1 ? bytes[1] : 0, n > 2 ? bytes[2] : 0, n > 3 ? bytes[3] : 0);
+		return mmio_fault(vc, why);
+	}
+	if ((in.op == MMIO_OP_STORE) != write) {
+		snprintf(why, sizeof(why),
+			 "MMIO at guest-physical 0x%llx: the instruction does not match the access",
+			 (unsigned long long)gpa);
+		return mmio_fault(vc, why);
+	}
+	if (write)
+		val = (in.has_imm     ? in.imm
+		       : in.reg_high8 ? vmx_read_gpr(vc, in.reg - 4) >> 8
+				      : vmx_read_gpr(vc, in.reg)) &
+		      size_mask(in.size);
+	enum vsi_access r = rom ? VSI_ACCESS_UNCLAIMED : vsi_mmio(vc, gpa, in.size, write, &val);
+	if (r == VSI_ACCESS_UNCLAIMED) {
+		vc->mmio_unclaimed++;
+		val = ~0ULL;
+	}
+	if (!write)
+		write_dest(vc, &in, val);
+	vmcs_writel(GUEST_RIP, vmcs_readl(GUEST_RIP) + in.len);
+	return r == VSI_ACCESS_LEAVE ? EXIT_LEAVE : EXIT_RESUME;
+}
