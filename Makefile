@@ -156,6 +156,24 @@ FUZZ_SECONDS ?= 60
 fuzz: deps
 	$(MAKE) -C tests/fuzz BUILD=$(abspath $(BUILD)/fuzz) FUZZ_SECONDS=$(FUZZ_SECONDS) run
 
+# make disks: guest disk images from Debian's kernel and busybox (docs/guest-disks.md):
+# one good disk per name in DISK_NAMES and the broken family bad-KIND.img, in build/disks.
+# make disk-test: boots them under QEMU (TCG) and checks them (tests/disks/run.sh).
+DISK_NAMES ?= web db
+DISK_KINDS := nogpt noboot noentries nokernel badkernel
+.PHONY: disks disk-test
+disks: deps
+	$(Q)for n in $(DISK_NAMES); do \
+		$(PYTHON) tools/mkdisk.py --build $(BUILD) $(BUILD)/disks/$$n.img --name $$n || exit 1; \
+	done
+	$(Q)for k in $(DISK_KINDS); do \
+		$(PYTHON) tools/mkdisk.py --build $(BUILD) $(BUILD)/disks/bad-$$k.img \
+			--kind $$k --name bad-$$k || exit 1; \
+	done
+
+disk-test: deps
+	sh tests/disks/run.sh $(BUILD)
+
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 format:
 	clang-format -i $(FORMAT_FILES)
