@@ -57,6 +57,7 @@ iso: $(ISO)
 esp: $(ESP)/EFI/BOOT/BOOTX64.EFI
 guest:
 	$(MAKE) -C guest/tests BUILD=$(abspath $(GUEST_DIR))
+	$(MAKE) -C guest/firmware BUILD=$(abspath $(GUEST_DIR))
 
 # A ROM the images need is built by the guest tree (which tracks its own sources).
 $(GUEST_DIR)/%.rom: | guest
@@ -173,6 +174,12 @@ disks: deps
 
 disk-test: deps
 	sh tests/disks/run.sh $(BUILD)
+
+# make firmware-test: the firmware ROM under QEMU (TCG) with test disks and test kernels,
+# and with the disks of `make disks` when they exist (tests/firmware/run.py).
+.PHONY: firmware-test
+firmware-test: deps
+	$(PYTHON) tests/firmware/run.py --build $(abspath $(BUILD))
 
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 format:
