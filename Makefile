@@ -21,7 +21,7 @@ PYTHON	?= python3
 # configuration and the guest ROMs it names.
 CMDLINE	?= loglevel=info
 GUEST_DIR := $(BUILD)/guest
-MODULES	?= guest/demo/hv.cfg $(GUEST_DIR)/hello.rom $(GUEST_DIR)/smp.rom
+MODULES	?= guest/demo/hv.cfg $(GUEST_DIR)/firmware.rom
 
 INCLUDES := -Ikernel/include -Iarch/x86_64/include -Idrivers -Iboot
 KCFLAGS	:= -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie -mno-red-zone \
@@ -107,14 +107,17 @@ $(ESP)/EFI/BOOT/BOOTX64.EFI: $(KERNEL) $(EFI) tools/mkesp.sh $(MODULES) | guest
 	@echo "  ESP     $(ESP) $(BUILD)/esp.img"
 	$(Q)sh tools/mkesp.sh --image $(BUILD)/esp.img $(ESP) $(EFI) $(KERNEL) "$(CMDLINE)" $(MODULES)
 
-run: deps all
-	$(PYTHON) tools/hvrun.py auto --iso $(ISO) --esp $(ESP)
+# The demo's two VSIs boot Linux from disks served by qemu-nbd on loopback (guest/demo/hv.cfg).
+DEMO_RUN := --megs 1024 --nbd web=$(BUILD)/disks/web.img@10809 --nbd db=$(BUILD)/disks/db.img@10810
 
-run-bochs: deps all
-	$(PYTHON) tools/hvrun.py bochs --iso $(ISO)
+run: deps all disks
+	$(PYTHON) tools/hvrun.py auto --iso $(ISO) --esp $(ESP) $(DEMO_RUN)
 
-run-uefi: deps all
-	$(PYTHON) tools/hvrun.py qemu --esp $(ESP)
+run-bochs: deps all disks
+	$(PYTHON) tools/hvrun.py bochs --iso $(ISO) $(DEMO_RUN)
+
+run-uefi: deps all disks
+	$(PYTHON) tools/hvrun.py qemu --esp $(ESP) $(DEMO_RUN)
 
 # make test also runs every fuzz target briefly: proof that they build and
 # survive; `make fuzz` is the long run.
@@ -127,6 +130,9 @@ test: deps
 	$(MAKE) nbd-test
 	$(MAKE) hosted-test
 	$(MAKE) all
+	$(MAKE) disks
+	$(MAKE) disk-test
+	$(MAKE) firmware-test
 	$(MAKE) system-test
 
 unit-test:
@@ -138,6 +144,7 @@ system-test: all
 bench: deps all
 	$(PYTHON) tests/bench/run.py --build $(BUILD)
 	$(PYTHON) tests/bench/storage.py --build $(BUILD)
+	$(PYTHON) tests/bench/linux.py --build $(BUILD)
 	sh tests/hosted/nbd_bench.sh
 
 # make nbd-test: the NBD client against qemu-nbd, nbdkit and nbd-server on 127.0.0.1, with faults.

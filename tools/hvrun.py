@@ -4,6 +4,13 @@
     hvrun.py bochs --iso build/hv.iso [--cpus 4] [--model corei7_haswell_4770]
     hvrun.py qemu  --esp build/esp   [--cpus 4] [--mem 256] [--kvm]
     hvrun.py auto  --iso ISO --esp DIR   (QEMU+KVM when the host offers VMX, else Bochs)
+    ... --nbd web=build/disks/web.img@10809 --nbd db=build/disks/db.img@10810
+
+--nbd serves a disk image as an NBD export with qemu-nbd, on loopback only,
+for the hypervisor's own NBD client: inside Bochs' private network namespace
+(its slirp network reaches it at 10.0.2.2), or on the host's loopback for
+QEMU, whose user network reaches it at 10.0.2.2 too. The machine gets an
+e1000 on that network.
 
 Interactive use (make run): the console is on the terminal; Ctrl-C stops the
 emulator. The system tests import this module and drive Machine directly.
@@ -251,6 +258,22 @@ def interactive(m):
         m.stop()
 
 
+def nbd_server_cmd(name, image, port, log):
+    """qemu-nbd serving image as export name on 127.0.0.1:port until killed."""
+    return (f"qemu-nbd -f raw -t -b 127.0.0.1 -p {int(port)} -x {name} "
+            f"{os.path.abspath(image)} 2>>{log}")
+
+
+def parse_nbd(spec):
+    """NAME=IMAGE@PORT -> (name, image, port)."""
+    m = re.fullmatch(r"([A-Za-z0-9_.-]+)=(.+)@(\d+)", spec)
+    if not m:
+        raise argparse.ArgumentTypeError(f"--nbd {spec}: want NAME=IMAGE@PORT")
+    if not os.path.exists(m.group(2)):
+        raise argparse.ArgumentTypeError(f"--nbd {spec}: no such image (make disks builds them)")
+    return m.group(1), m.group(2), int(m.group(3))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("machine", choices=["auto", "bochs", "qemu"])
@@ -261,6 +284,8 @@ def main():
     ap.add_argument("--megs", type=int, default=512, help="RAM (MiB)")
     ap.add_argument("--kvm", action="store_true", help="QEMU with KVM")
     ap.add_argument("--workdir", help="keep logs here (default: a temp dir)")
+    ap.add_argument("--nbd", type=parse_nbd, action="append", default=[],
+                    metavar="NAME=IMAGE@PORT", help="serve a disk image to the hypervisor")
     args = ap.parse_args()
 
     machine, kvm = args.machine, args.kvm
@@ -273,12 +298,27 @@ def main():
     workdir = args.workdir or tempfile.mkdtemp(prefix="hvrun-")
     os.makedirs(workdir, exist_ok=True)
     print(f"hvrun: logs in {workdir}; Ctrl-C stops", file=sys.stderr)
+    log = os.path.join(workdir, "qemu-nbd.log")
+    servers = [nbd_server_cmd(n, i, p, log) for n, i, p in args.nbd]
+    for n, i, p in args.nbd:
+        print(f"hvrun: serving {i} as NBD export '{n}' on port {p}", file=sys.stderr)
+    hosted = []
     if machine == "bochs":
-        m = boot_bochs(workdir, args.iso, args.cpus, args.model, args.megs, echo=True)
+        m = boot_bochs(workdir, args.iso, args.cpus, args.model, args.megs, echo=True,
+                       nic=bool(servers), inside=" & ".join(servers) if servers else None)
     else:
+        # QEMU's user network reaches the host's loopback at 10.0.2.2.
+        hosted = [subprocess.Popen(["sh", "-c", "exec " + cmd], start_new_session=True)
+                  for cmd in servers]
+        extra = ["-netdev", "user,id=n0", "-device", "e1000,netdev=n0"] if servers else []
         m = boot_qemu(workdir, args.esp, args.cpus, args.megs if args.megs != 512 else 256,
-                      kvm, echo=True)
-    interactive(m)
+                      kvm, extra=extra, echo=True)
+    try:
+        interactive(m)
+    finally:
+        for p in hosted:
+            p.terminate()
+            p.wait()
     return 0
 
 

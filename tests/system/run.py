@@ -767,6 +767,69 @@ rom = {x}
 """
 
 
+def guest_disk(c, name, mode="pattern", kind="good"):
+    """A guest disk from tools/mkdisk.py (Debian's stock kernel, our initramfs)."""
+    path = os.path.join(c.dir, f"{name}.img")
+    subprocess.run([sys.executable, os.path.join(ROOT, "tools/mkdisk.py"), path, "--name", name,
+                    "--mode", mode, "--kind", kind], check=True, stdout=subprocess.DEVNULL)
+    return path
+
+
+def check_disk(c, image, name, want_ok=True):
+    """tools/check-disk.py on the server's file: the data partition holds NAME's pattern."""
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "tools/check-disk.py"), image, name],
+                       capture_output=True, text=True)
+    c.check((r.returncode == 0) == want_ok,
+            f"check-disk {os.path.basename(image)} {name}: exit {r.returncode}, want "
+            f"{'0' if want_ok else 'non-zero'}: {r.stdout.strip()} {r.stderr.strip()}")
+
+
+LINUX_CFG = """[hypervisor]
+address = 10.0.2.15/24
+gateway = 10.0.2.2
+
+[vsi alpha]
+cpus = 1
+memory = {mem}
+rom = firmware.rom
+disk = nbd://10.0.2.2:10809/alpha
+
+[vsi beta]
+cpus = 2, 3
+memory = {mem}
+rom = firmware.rom
+disk = nbd://10.0.2.2:10810/beta
+"""
+
+
+def test_bochs_linux_two_vsis(c):
+    """Bochs, 4 CPUs: two VSIs (one with 2 vCPUs) boot Debian's stock kernel
+    through the firmware (GPT, FAT, BLS, vmlinux by PVH) from their own NBD
+    exports (qemu-nbd and nbdkit), write their pattern to the data
+    partition, sync and power off; each export then holds exactly its own
+    VSI's data."""
+    a, b = guest_disk(c, "alpha"), guest_disk(c, "beta")
+    servers = (f"qemu-nbd -f raw -t -b 127.0.0.1 -p 10809 -x alpha {a} 2>{c.dir}/qemu-nbd.log & "
+               f"nbdkit -f -i 127.0.0.1 -p 10810 -e beta file {b} 2>{c.dir}/nbdkit.log")
+    iso = c.vsi_iso(LINUX_CFG.format(mem="256M"), ["firmware.rom"])
+    c.machine = hvrun.boot_bochs(c.dir, iso, cpus=4, megs=1024, nic=True, inside=servers)
+    for name in ("alpha", "beta"):
+        c.expect(rf"vsi {name}: disk \d+ sectors at PCI 00:01\.0", timeout=300)
+    for name in ("alpha", "beta"):
+        c.expect(rf"\[{name}\] .*hvtest: done", timeout=LINUX_TIMEOUT)
+        c.expect(rf"vsi {name}: powered off by the guest \(ACPI S5\)", timeout=120)
+    c.expect(r"\[beta\] .*smp: Brought up 1 node, 2 CPUs")
+    c.expect_absent(r"hvtest: FAIL|Kernel panic|faulted and stopped")
+    c.machine.stop()
+    check_disk(c, a, "alpha")
+    check_disk(c, b, "beta")
+    check_disk(c, a, "beta", want_ok=False)
+    check_disk(c, b, "alpha", want_ok=False)
+
+
+LINUX_TIMEOUT = 1500  # seconds of wall time for Linux guests to finish under Bochs
+
+
 CASES = [test_bochs_vmx_root, test_bochs_fault_dump, test_bochs_wx_text, test_bochs_wx_data,
          test_bochs_xapic_silent_ap, test_bochs_extable, test_bochs_no_unrestricted_guest, test_bochs_no_ept,
          test_qemu_uefi_no_vmx, test_bochs_vsi_side_by_side,
@@ -775,7 +838,7 @@ CASES = [test_bochs_vmx_root, test_bochs_fault_dump, test_bochs_wx_text, test_bo
          test_bochs_vsi_reset_ports, test_bochs_config_errors, test_qemu_storage_three_servers,
          test_bochs_storage_beside_a_vsi, test_qemu_storage_server_killed,
          test_qemu_storage_slow_server, test_qemu_storage_failing_server, test_qemu_uefi_nic,
-         test_bochs_nic]
+         test_bochs_nic, test_bochs_linux_two_vsis]
 
 
 def run_case(fn, build):
