@@ -80,6 +80,8 @@ static void *ept_page_virt(void *ctx, u64 pa)
 	return (void *)(uintptr_t)pa;
 }
 
+#define XAPIC_GPA 0xfee00000ULL
+
 /* Guest-physical layout (docs/vsi-platform.md): RAM, the ROM at 4 GiB, its alias below 1 MiB. */
 static int vsi_map(struct vsi *v)
 {
@@ -102,6 +104,10 @@ static int vsi_map(struct vsi *v)
 	if (!err)
 		err = ept_map(&v->ept, FOUR_GIB - v->rom_size, v->rom_hpa, v->rom_size, rx,
 			      EPT_MT_WB);
+	/* APIC virtualisation: the CPU recognises xAPIC accesses by this page. */
+	if (!err && vsi_arch_apic_access_page())
+		err = ept_map(&v->ept, XAPIC_GPA, vsi_arch_apic_access_page(), PAGE_SIZE,
+			      EPT_READ_BIT | EPT_WRITE_BIT, EPT_MT_WB);
 	return err;
 }
 
@@ -238,8 +244,15 @@ static int vsi_park_vcpus(struct vsi *v, u32 req)
 	return 0;
 }
 
+/*
+ * Take the RAM back: first the disk device, so that no request still in
+ * flight can write into it (its completions then land in the device's
+ * bounce area and are dropped), then zero it.
+ */
 static void vsi_zero_ram(struct vsi *v)
 {
+	if (v->plat.disk)
+		vdisk_reset(v->plat.disk);
 	memset((void *)(uintptr_t)v->ram_hpa, 0, v->ram_size);
 }
 

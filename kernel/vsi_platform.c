@@ -147,9 +147,16 @@ static void ioapic_deliver(void *ctx, u32 dest, bool logical, u32 mode, u32 vect
 
 void vsi_msi(struct vsi *v, u64 addr, u32 data)
 {
-	/* MSI address/data (SDM 11.11): destination 19:12, DM bit 2; vector, mode 10:8, trigger 15. */
-	if ((addr & 0xfff00000ULL) != XAPIC_PAGE)
+	/*
+	 * MSI address/data (SDM 11.11): destination 19:12, DM bit 2; vector,
+	 * mode 10:8, trigger 15. A message to any other address would be a
+	 * memory write on real hardware; the device model never writes guest
+	 * memory that way, so it is dropped and counted.
+	 */
+	if ((addr & ~0xfffffULL) != XAPIC_PAGE) {
+		__atomic_add_fetch(&v->plat.msi_dropped, 1, __ATOMIC_RELAXED);
 		return;
+	}
 	ioapic_deliver(v, (u32)(addr >> 12) & 0xff, addr & BIT(2), (data >> 8) & 7, data & 0xff,
 		       data & BIT(15));
 }

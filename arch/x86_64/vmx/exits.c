@@ -4,6 +4,7 @@
  * either gets the architectural answer (#GP, #UD, all-ones) or stops this
  * VSI with a report. Nothing a guest does reaches panic().
  */
+#include <asm/apicv.h>
 #include <asm/cpu.h>
 #include <asm/lapic.h>
 #include <asm/msr.h>
@@ -396,8 +397,11 @@ static bool msr_write(struct vcpu *vc, u32 msr, u64 val)
 			return false; /* x2APIC without enable is invalid (SDM 11.12.5) */
 		vc->arch.apic_base = (val & ~MSR_IA32_APIC_BASE_BSP_BIT) |
 				     (vc->arch.apic_base & MSR_IA32_APIC_BASE_BSP_BIT);
+		if (apicv_active(vc)) /* IRR/ISR/TPR back to the model first */
+			apicv_mode_changed(vc);
 		if (!!(val & MSR_IA32_APIC_BASE_EXTD_BIT) != vc->lapic.x2apic)
 			vlapic_set_x2apic(&vc->lapic, val & MSR_IA32_APIC_BASE_EXTD_BIT);
+		apicv_mode_changed(vc);
 		return true;
 	case MSR_IA32_DEBUGCTL:
 		return val == 0;
@@ -604,6 +608,12 @@ enum exit_result vmx_handle_exit(struct vcpu *vc, u32 full)
 		return handle_xsetbv(vc);
 	case EXIT_REASON_EPT_VIOLATION:
 		return vmx_handle_mmio(vc);
+	case EXIT_REASON_APIC_ACCESS:
+		return vmx_handle_apic_access(vc);
+	case EXIT_REASON_APIC_WRITE:
+		return apicv_handle_write(vc);
+	case EXIT_REASON_EOI_INDUCED:
+		return apicv_handle_eoi(vc);
 	case EXIT_REASON_EPT_MISCONFIG:
 		return vmx_fault_exit(vc, reason, "EPT misconfiguration (a hypervisor bug)");
 	case EXIT_REASON_TASK_SWITCH:

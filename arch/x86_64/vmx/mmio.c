@@ -5,6 +5,7 @@
  * model answers, the destination register is written and RIP moves on.
  * The bytes, the page tables and the address are the guest's: hostile.
  */
+#include <asm/apicv.h>
 #include <asm/cpu.h>
 #include <asm/decode.h>
 #include <asm/msr.h>
@@ -150,25 +151,15 @@ static enum exit_result mmio_fault(struct vcpu *vc, const char *why)
 	return vmx_fault_exit(vc, EXIT_REASON_EPT_VIOLATION, why);
 }
 
-enum exit_result vmx_handle_mmio(struct vcpu *vc)
+/* Decode the instruction at RIP and do its access of gpa through the devices. */
+static enum exit_result emulate(struct vcpu *vc, u64 gpa, bool write, bool rom)
 {
-	u64 q = vmcs_readl(EXIT_QUALIFICATION), gpa = vmcs_read64(GUEST_PHYSICAL_ADDRESS);
-	bool write = q & EXIT_QUAL_EPT_WRITE_BIT;
 	struct mmio_insn in;
 	u8 bytes[MMIO_INSN_MAX];
 	char why[160];
 	u64 val = 0;
-	bool rom;
 	u32 n;
 
-	if (q & EXIT_QUAL_EPT_FETCH_BIT) {
-		snprintf(why, sizeof(why),
-			 "instruction fetch at guest-physical 0x%llx outside its memory",
-			 (unsigned long long)gpa);
-		return mmio_fault(vc, why);
-	}
-	/* Mapped but not writable: a write to the ROM, dropped as a real ROM would. */
-	rom = q & (EXIT_QUAL_EPT_READABLE_BIT | EXIT_QUAL_EPT_EXECUTABLE_BIT);
 	n = fetch_insn(vc, bytes);
 	if (n == 0 || mmio_decode(bytes, n, code_mode(), &in)) {
 		snprintf(why, sizeof(why),
@@ -198,4 +189,44 @@ enum exit_result vmx_handle_mmio(struct vcpu *vc)
 		write_dest(vc, &in, val);
 	vmcs_writel(GUEST_RIP, vmcs_readl(GUEST_RIP) + in.len);
 	return r == VSI_ACCESS_LEAVE ? EXIT_LEAVE : EXIT_RESUME;
+}
+
+enum exit_result vmx_handle_mmio(struct vcpu *vc)
+{
+	u64 q = vmcs_readl(EXIT_QUALIFICATION), gpa = vmcs_read64(GUEST_PHYSICAL_ADDRESS);
+	char why[160];
+
+	if (q & EXIT_QUAL_EPT_FETCH_BIT) {
+		snprintf(why, sizeof(why),
+			 "instruction fetch at guest-physical 0x%llx outside its memory",
+			 (unsigned long long)gpa);
+		return mmio_fault(vc, why);
+	}
+	/* Mapped but not writable: a write to the ROM, dropped as a real ROM would. */
+	return emulate(vc, gpa, q & EXIT_QUAL_EPT_WRITE_BIT,
+		       q & (EXIT_QUAL_EPT_READABLE_BIT | EXIT_QUAL_EPT_EXECUTABLE_BIT));
+}
+
+/* APIC-access exit qualification (SDM 28.2.1, Table 28-6). */
+#define APIC_ACCESS_OFFSET(q) ((q)&0xfff)
+#define APIC_ACCESS_TYPE(q)   (((q) >> 12) & 0xf)
+#define APIC_ACCESS_READ      0 /* linear access for a data read */
+#define APIC_ACCESS_WRITE     1 /* linear access for a data write */
+
+enum exit_result vmx_handle_apic_access(struct vcpu *vc)
+{
+	u64 q = vmcs_readl(EXIT_QUALIFICATION);
+	u32 type = APIC_ACCESS_TYPE(q);
+	u64 gpa = 0xfee00000ULL + APIC_ACCESS_OFFSET(q);
+	enum exit_result r;
+	char why[120];
+
+	if (type != APIC_ACCESS_READ && type != APIC_ACCESS_WRITE) {
+		snprintf(why, sizeof(why), "APIC page access of type %u at offset 0x%llx", type,
+			 (unsigned long long)APIC_ACCESS_OFFSET(q));
+		return vmx_fault_exit(vc, EXIT_REASON_APIC_ACCESS, why);
+	}
+	r = emulate(vc, gpa, type == APIC_ACCESS_WRITE, false);
+	apicv_mark_dirty(vc);
+	return r;
 }

@@ -3,6 +3,7 @@
  * its whole life. Controls come from the capability MSRs through
  * vmx_adjust_ctls(); guest state starts at the architectural reset values.
  */
+#include <asm/apicv.h>
 #include <asm/cpu.h>
 #include <asm/desc.h>
 #include <asm/lapic.h>
@@ -231,6 +232,7 @@ void vmx_reset_guest_state(struct vcpu *vc, bool sipi, u32 vector)
 		xsetbv_safe(0, a->xcr0);
 	a->pending_nmi = 0;
 	vlapic_reset(&vc->lapic, vc->index, &vcpu_vlapic_ops, vc);
+	apicv_reset(vc);
 	a->timer_armed = false;
 	if (cpu_has_preemption_timer(&vmx_caps)) /* no deadline: as far out as it goes */
 		vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, 0xffffffff);
@@ -306,6 +308,9 @@ int vcpu_arch_init(struct vcpu *vc)
 	vmcs_writel(CR0_GUEST_HOST_MASK, X86_CR0_NE);
 	vmcs_writel(CR4_GUEST_HOST_MASK,
 		    X86_CR4_VMXE | X86_CR4_SMXE | (~vmx_caps.cr4_fixed1 & 0xffffffffULL));
+	err = apicv_vcpu_init(vc);
+	if (err)
+		return err;
 	vmx_reset_guest_state(vc, false, 0);
 	return 0;
 }
@@ -313,7 +318,9 @@ int vcpu_arch_init(struct vcpu *vc)
 /* Inject what is pending and allowed now; ask for an interrupt window otherwise. */
 static bool irq_pending(struct vcpu *vc)
 {
-	return vc->arch.pending_nmi || vlapic_pending(&vc->lapic) >= 0;
+	if (vc->arch.pending_nmi)
+		return true;
+	return apicv_active(vc) ? apicv_pending(vc) >= 0 : vlapic_pending(&vc->lapic) >= 0;
 }
 
 static void inject_pending(struct vcpu *vc)
@@ -322,8 +329,9 @@ static void inject_pending(struct vcpu *vc)
 	u32 intr, proc;
 	int vector;
 
-	/* The common case: nothing pending and no window requested. */
-	if (!irq_pending(vc) && !a->window_requested)
+	/* The common case: nothing pending and no window requested. With APICv
+	 * the CPU delivers fixed interrupts itself (RVI); only NMIs are ours. */
+	if (apicv_active(vc) ? !a->pending_nmi : !irq_pending(vc) && !a->window_requested)
 		return;
 	intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
 	proc = vmcs_read32(CPU_BASED_VM_EXEC_CONTROL);
@@ -336,7 +344,7 @@ static void inject_pending(struct vcpu *vc)
 			     INTR_INFO_VALID_BIT | INTR_TYPE_NMI | X86_TRAP_NMI);
 		return;
 	}
-	vector = vlapic_pending(&vc->lapic);
+	vector = apicv_active(vc) ? -1 : vlapic_pending(&vc->lapic);
 	if (vector >= 0) {
 		if (!(vmcs_readl(GUEST_RFLAGS) & X86_RFLAGS_IF) ||
 		    (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))) {
@@ -439,6 +447,7 @@ void vcpu_arch_run(struct vcpu *vc)
 			vc->run_state = VCPU_RUNNING;
 		}
 		arm_guest_timer(vc);
+		apicv_before_entry(vc);
 		inject_pending(vc);
 		if (!a->launched && vc->vsi->id == 0 && vc->index == 0 &&
 		    selftest_enabled("bad-guest-state"))
@@ -507,6 +516,11 @@ void vcpu_arch_reset(struct vcpu *vc)
 	vmx_reset_guest_state(vc, false, 0);
 	vc->arch.sipi_vector = ~0U;
 	vc->arch.init_pending = 0;
+}
+
+u64 vsi_arch_apic_access_page(void)
+{
+	return apicv_access_page();
 }
 
 void vsi_arch_ept_caps(bool *use_2m, bool *use_1g)

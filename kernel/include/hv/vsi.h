@@ -79,6 +79,7 @@ struct vsi_platform {
 	u8 rtc_index;	       /* CMOS index, port 0x70 */
 	u8 pic_mask[2];	       /* 8259 IMRs, as written; nothing is ever raised */
 	struct vsi_disk *disk; /* virtio-blk at 00:01.0, or NULL */
+	u64 msi_dropped;       /* MSIs to addresses that are no local APIC */
 };
 
 struct vsi {
@@ -127,6 +128,8 @@ u8 vsi_uart_read(struct vsi *v, u32 offset);
 int vcpu_arch_init(struct vcpu *vc);
 /* Put the vCPU's guest state back to the reset state (on its own CPU). */
 void vcpu_arch_reset(struct vcpu *vc);
+/* The page to map at the xAPIC address for APIC virtualisation, or 0. */
+u64 vsi_arch_apic_access_page(void);
 /* Which large EPT pages this machine can use. */
 void vsi_arch_ept_caps(bool *use_2m, bool *use_1g);
 /* Run the vCPU until its VSI has a request; returns to the thread. */

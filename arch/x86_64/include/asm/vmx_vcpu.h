@@ -34,6 +34,11 @@ void vmx_wait_for_work(struct vcpu *vc, bool irq_can_wake);
 enum exit_result vmx_fault_exit(struct vcpu *vc, u32 reason, const char *why);
 /* An EPT violation outside RAM: emulated MMIO (mmio.c). */
 enum exit_result vmx_handle_mmio(struct vcpu *vc);
+/* An APIC-access exit: an access to the APIC page the CPU did not virtualise (mmio.c). */
+enum exit_result vmx_handle_apic_access(struct vcpu *vc);
+/* APIC-write and EOI-induced exits (apicv.c). */
+enum exit_result apicv_handle_write(struct vcpu *vc);
+enum exit_result apicv_handle_eoi(struct vcpu *vc);
 /* The local APIC model's hooks into the VSI (IPIs). */
 extern const struct vlapic_ops vcpu_vlapic_ops;
 
