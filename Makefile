@@ -125,12 +125,12 @@ TEST_FUZZ_SECONDS ?= 10
 
 test: deps
 	$(MAKE) format-check
+	$(MAKE) disks
 	$(MAKE) unit-test
 	$(MAKE) fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 	$(MAKE) nbd-test
 	$(MAKE) hosted-test
 	$(MAKE) all
-	$(MAKE) disks
 	$(MAKE) disk-test
 	$(MAKE) firmware-test
 	$(MAKE) system-test

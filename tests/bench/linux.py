@@ -52,13 +52,17 @@ def iso(work, cmdline, cfg, roms, build):
     return out
 
 
-def boot(work, image, iso_path, until):
+def boot(work, image, iso_path, until, listing=False):
     server = (f"qemu-nbd -f raw -t -b 127.0.0.1 -p 10809 -x bench {image} "
               f"2>{work}/qemu-nbd.log")
     m = hvrun.boot_bochs(work, iso_path, cpus=2, megs=512, nic=True, inside=server)
     try:
         if not m.wait_for(until, TIMEOUT):
             raise SystemExit(f"bench: /{until}/ never came (logs in {work})")
+        if listing:  # the VSI's exit counters, from the console
+            start = len(m.text)
+            m.write("list\r")
+            m.wait_for(r"exits:[^\n]*\n", 60, start)
         return "\n".join(m.lines())
     finally:
         m.stop()
@@ -68,6 +72,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--markdown", action="store_true")
+    ap.add_argument("--apicv-off", action="store_true",
+                    help="boot the hypervisor with apicv=off (the software local APIC path)")
     args = ap.parse_args()
     build = os.path.abspath(args.build)
 
@@ -75,9 +81,11 @@ def main():
     disk = os.path.join(work, "bench.img")
     subprocess.run([sys.executable, os.path.join(ROOT, "tools/mkdisk.py"), disk, "--name",
                     "bench", "--mode", "bench"], check=True, stdout=subprocess.DEVNULL)
-    text = boot(work, disk, iso(work, "loglevel=info", CFG.format(mem="256M", rom="firmware.rom"),
+    cmdline = "loglevel=info" + (" apicv=off" if args.apicv_off else "")
+    text = boot(work, disk, iso(work, cmdline, CFG.format(mem="256M", rom="firmware.rom"),
                                 ["firmware.rom"], build),
-                r"vsi bench: powered off by the guest")
+                r"vsi bench: powered off by the guest", listing=True)
+    exits = re.findall(r"exits: ([^\n]*)", text)
     fw = re.search(r"fw: tsc reset (\d+) handoff (\d+) \((\d+) ticks\)", text)
     init = re.search(r"\[\s*(\d+\.\d+)\] Run /init as init process", text)
     hz = re.search(r"timer: TSC ([\d.]+) MHz", text)
@@ -107,6 +115,8 @@ def main():
           f"requests)")
     print(f"  reset -> /init:            ~{init_ticks} ticks (hand-off + Linux's clock at "
           f"'Run /init', {init.group(1)} s)")
+    print(f"  APIC virtualisation: {'off' if args.apicv_off else 'on where the CPU has it'}; "
+          f"exits of the whole run: {exits[-1] if exits else '?'}")
     pairs = {"seqwrite": "seq-write", "seqread": "seq-read", "randread4k": "rand-read-qd1",
              "randread4k-net": "rand-read-qd1"}
     if args.markdown:
