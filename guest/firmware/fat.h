@@ -9,7 +9,7 @@
 #include "disk.h"
 
 #define FAT_NAME_MAX	    256	       /* a long name (255 ASCII characters) plus its NUL */
-#define FAT_CACHE_SECTORS   8	       /* disk sectors of the FAT kept in memory */
+#define FAT_CACHE_SECTORS   128	       /* disk sectors of the FAT kept in memory (64 KiB) */
 #define FAT_DIR_MAX_ENTRIES (1u << 21) /* 64 MiB of directory: more is corrupt */
 
 /* Brent's cycle detection along a walk of a cluster chain. */
