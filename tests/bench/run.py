@@ -7,7 +7,9 @@ exit 1000 times each. On Bochs the TSC advances one per instruction, so a
 figure is the instruction count of the whole round trip: guest exit, the
 hypervisor's handler, VM entry. Reported, never asserted.
 
-    tests/bench/run.py [--build build] [--markdown]
+    [HV_CMDLINE="loglevel=info apicv=off"] tests/bench/run.py [--build build] [--markdown]
+
+HV_CMDLINE replaces the hypervisor's command line (default loglevel=info).
 """
 import argparse
 import os
@@ -41,7 +43,7 @@ def main():
         f.write(CONFIG)
     iso = os.path.join(work, "bench.iso")
     subprocess.run(["sh", os.path.join(ROOT, "tools/mkiso.sh"), iso,
-                    os.path.join(args.build, "hv.elf"), "loglevel=info", cfg,
+                    os.path.join(args.build, "hv.elf"), os.environ.get("HV_CMDLINE", "loglevel=info"), cfg,
                     os.path.join(args.build, "guest", "bench.rom")], check=True)
     m = hvrun.boot_bochs(work, iso, cpus=2, megs=128)
     try:
