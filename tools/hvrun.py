@@ -97,6 +97,7 @@ cpu: model={model}, count={cpus}, ips={ips}, reset_on_triple_fault=0
 clock: sync=none, time0=local
 com1: enabled=1, mode=term, dev={slave}
 speaker: enabled=0
+sound: waveoutdrv=dummy, waveindrv=dummy, midioutdrv=dummy
 log: {os.path.join(self.workdir, 'bochs.log')}
 """)
             if nic:  # an 82540EM on Bochs' own user-mode network (slirp, 10.0.2.0/24)
