@@ -19,6 +19,25 @@ The console is a pseudo-terminal the emulator opens as its serial port, so no
 socket is involved. Bochs' display (RFB/VNC) listens on TCP: Bochs runs in a
 private network namespace made for it, so that listener is reachable by no
 one.
+
+Host-facing devices: a run must not depend on what the host happens to have
+(a sound card, a display, a joystick, a printer port, a terminal). Every
+device that faces the host is named in the configuration written here, and
+every one the run does not need is off or a dummy:
+  Bochs  display rfb (in the private namespace; no X needed), sound drivers
+         dummy (Bochs 2.7 loads its ALSA driver even with the speaker off and
+         aborts in its mixer thread on a host without a card), the speaker,
+         gameport (joystick) and parallel-port plugins unloaded, no mouse,
+         COM1 on the console pty, the e1000 (when asked for) on slirp.
+  QEMU   -nodefaults (no VGA, parallel port, floppy, CD-ROM, default NIC or
+         monitor), -display none, no audio device, COM1 on the console pty.
+Every emulator also runs in emulator_env(): no DISPLAY or sound server
+variables, and ALSA pointed at an empty configuration that knows no card, so
+any boot that still reached for the host's sound would fail here first.
+
+When the emulator exits before the console shows what a caller waits for,
+wait_for() raises EmulatorExited at once, with the exit status or signal and
+the last lines of the emulator's own output (emulator.out, bochs.log).
 """
 import argparse
 import os
@@ -39,6 +58,39 @@ OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
 OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
 BOCHS_BIOS = "/usr/share/bochs/BIOS-bochs-latest"
 BOCHS_VGA = "/usr/share/vgabios/vgabios.bin"
+
+
+# Environment variables through which an emulator could reach the host's
+# display or sound; emulator_env() removes them.
+HOST_DEVICE_VARS = ("DISPLAY", "WAYLAND_DISPLAY", "XAUTHORITY", "PULSE_SERVER",
+                    "PULSE_SINK", "AUDIODEV", "SDL_AUDIODRIVER", "SDL_VIDEODRIVER",
+                    "QEMU_AUDIO_DRV")
+
+
+def emulator_env(workdir):
+    """The environment an emulator runs in: the caller's, less the display and
+    sound variables, with ALSA configured to know no card at all."""
+    env = {k: v for k, v in os.environ.items() if k not in HOST_DEVICE_VARS}
+    alsa = os.path.join(workdir, "alsa-no-cards.conf")
+    with open(alsa, "w") as f:
+        f.write("# no sound cards: emulator runs must not need one (tools/hvrun.py)\n")
+    env["ALSA_CONFIG_PATH"] = alsa
+    return env
+
+
+class EmulatorExited(Exception):
+    """The emulator ended before the console showed what was awaited."""
+
+
+def tail(path, n):
+    """The last n lines of a text file that are not Bochs' info chatter
+    ("00000000000i[...] ..."), or [] when it does not exist."""
+    try:
+        with open(path, errors="replace") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return []
+    return [l for l in lines if not re.match(r"\d+i\[", l)][-n:]
 
 
 def host_has_vmx():
@@ -96,8 +148,9 @@ boot: cdrom
 cpu: model={model}, count={cpus}, ips={ips}, reset_on_triple_fault=0
 clock: sync=none, time0=local
 com1: enabled=1, mode=term, dev={slave}
-speaker: enabled=0
+plugin_ctrl: speaker=0, gameport=0, parallel=0
 sound: waveoutdrv=dummy, waveindrv=dummy, midioutdrv=dummy
+mouse: enabled=0
 log: {os.path.join(self.workdir, 'bochs.log')}
 """)
             if nic:  # an 82540EM on Bochs' own user-mode network (slirp, 10.0.2.0/24)
@@ -123,7 +176,7 @@ log: {os.path.join(self.workdir, 'bochs.log')}
         vars_copy = os.path.join(self.workdir, "OVMF_VARS.fd")
         shutil.copyfile(OVMF_VARS, vars_copy)
         cmd = ["qemu-system-x86_64", "-machine", "q35", "-smp", str(cpus),
-               "-m", str(mem), "-display", "none", "-monitor", "none",
+               "-m", str(mem), "-nodefaults", "-display", "none", "-monitor", "none",
                "-no-reboot", "-serial", slave,
                "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
                "-drive", f"if=pflash,format=raw,readonly=on,file={OVMF_CODE}",
@@ -134,16 +187,20 @@ log: {os.path.join(self.workdir, 'bochs.log')}
         return cmd + list(extra)
 
     # --- running -----------------------------------------------------------
-    def start(self, cmd):
+    def start(self, cmd, name):
+        """Start cmd (the emulator called name in reports) on the console pty."""
         # The slave stays open here too: with no slave open, reads on the
         # master fail (EIO) until the emulator opens its end.
         self.master, self.slave = self._pty
         with open(os.path.join(self.workdir, "command"), "w") as f:
             f.write(" ".join(cmd) + "\n")
+        self.name = name
+        self.started = time.monotonic()
         self.proc = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL,
             stdout=open(os.path.join(self.workdir, "emulator.out"), "w"),
-            stderr=subprocess.STDOUT, start_new_session=True, cwd=self.workdir)
+            stderr=subprocess.STDOUT, start_new_session=True, cwd=self.workdir,
+            env=emulator_env(self.workdir))
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
 
@@ -184,7 +241,8 @@ log: {os.path.join(self.workdir, 'bochs.log')}
 
     def wait_for(self, pattern, timeout, start=0):
         """Wait until regex pattern matches the console output after offset
-        start; returns the match, or None on timeout or emulator exit."""
+        start; returns the match, or None on timeout. Raises EmulatorExited
+        as soon as the emulator has ended (and its output is read) without it."""
         rx = re.compile(pattern, re.M)
         deadline = time.monotonic() + timeout
         with self.cond:
@@ -192,11 +250,35 @@ log: {os.path.join(self.workdir, 'bochs.log')}
                 m = rx.search(self.text, start)
                 if m:
                     return m
+                if self.exited():
+                    raise EmulatorExited(self.exit_report(f"before the console showed /{pattern}/"))
                 left = deadline - time.monotonic()
-                if left <= 0 or (self.proc.poll() is not None and
-                                 not self.reader.is_alive()):
+                if left <= 0:
                     return None
                 self.cond.wait(min(left, 0.5))
+
+    def exited(self):
+        """True once the emulator has ended and the console reader drained it."""
+        return self.proc.poll() is not None and not self.reader.is_alive()
+
+    def exit_report(self, when):
+        """Why the emulator is gone: its status or signal, when, and the last
+        lines of its own output and (for Bochs) its log."""
+        rc = self.proc.poll()
+        if rc is not None and rc < 0:
+            try:
+                how = f"was killed by {signal.Signals(-rc).name}"
+            except ValueError:
+                how = f"was killed by signal {-rc}"
+        else:
+            how = f"exited with status {rc}"
+        lines = [f"{self.name} {how} {time.monotonic() - self.started:.1f} s after start, {when}"]
+        for log in ("emulator.out", "bochs.log"):
+            last = tail(os.path.join(self.workdir, log), 12)
+            if last:
+                lines.append(f"last lines of {log}:")
+                lines += ["  " + l for l in last]
+        return "\n".join(lines)
 
     def lines(self):
         with self.cond:
@@ -226,19 +308,21 @@ def boot_bochs(workdir, iso, cpus=4, model="corei7_haswell_4770", megs=512,
                ips=50000000, echo=False, nic=False, inside=None):
     m = Machine(workdir, echo)
     slave = m.open_pty()
-    m.start(m.bochs_cmd(iso, cpus, model, megs, ips, slave, nic, inside))
+    m.start(m.bochs_cmd(iso, cpus, model, megs, ips, slave, nic, inside), "Bochs")
     return m
 
 
 def boot_qemu(workdir, esp, cpus=4, mem=256, kvm=False, extra=(), echo=False):
     m = Machine(workdir, echo)
     slave = m.open_pty()
-    m.start(m.qemu_cmd(esp, cpus, mem, kvm, slave, extra))
+    m.start(m.qemu_cmd(esp, cpus, mem, kvm, slave, extra), "QEMU")
     return m
 
 
 def interactive(m):
-    """Bridge the terminal and the console until the emulator exits or Ctrl-C."""
+    """Bridge the terminal and the console until the emulator exits or Ctrl-C.
+    Returns 0 after Ctrl-C; 1, with the emulator's report, when it ended itself."""
+    status = 0
     stdin_tty = sys.stdin.isatty()
     saved = termios.tcgetattr(sys.stdin) if stdin_tty else None
     try:
@@ -251,12 +335,16 @@ def interactive(m):
                     m.write(os.read(sys.stdin.fileno(), 256))
             else:
                 time.sleep(0.2)
+        m.reader.join(timeout=2)
+        print("\nhvrun: " + m.exit_report("by itself"), file=sys.stderr)
+        status = 1
     except KeyboardInterrupt:
         print("\nhvrun: stopping the emulator", file=sys.stderr)
     finally:
         if saved:
             termios.tcsetattr(sys.stdin, termios.TCSADRAIN, saved)
         m.stop()
+    return status
 
 
 def nbd_server_cmd(name, image, port, log):
@@ -315,12 +403,12 @@ def main():
         m = boot_qemu(workdir, args.esp, args.cpus, args.megs if args.megs != 512 else 256,
                       kvm, extra=extra, echo=True)
     try:
-        interactive(m)
+        status = interactive(m)
     finally:
         for p in hosted:
             p.terminate()
             p.wait()
-    return 0
+    return status
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ OUT=$BUILD/disks/test
 PYTHON=${PYTHON:-python3}
 QEMU_TIMEOUT=${QEMU_TIMEOUT:-300}
 export MTOOLS_SKIP_CHECK=1 MTOOLSRC=/dev/null
+# QEMU gets no host display or sound (tools/hvrun.py, "Host-facing devices").
+unset DISPLAY WAYLAND_DISPLAY XAUTHORITY PULSE_SERVER AUDIODEV SDL_AUDIODRIVER QEMU_AUDIO_DRV
 
 passed=0
 failed=0
@@ -55,7 +57,7 @@ boot() {
 	t0=$(now_ms)
 	BOOT_RC=0
 	timeout "$QEMU_TIMEOUT" qemu-system-x86_64 -machine pc -m 256 \
-		-nographic -no-reboot -monitor none \
+		-nodefaults -display none -serial stdio -no-reboot \
 		-kernel "$dir/kernel" -initrd "$dir/initrd" \
 		-append "$options $extra" \
 		-drive "if=none,id=d0,format=raw,file=$img" \

@@ -26,6 +26,11 @@ import tempfile
 import time
 import zlib
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+import hvrun  # noqa: E402
+
+EMULATOR_ENV = None  # QEMU's environment: no host display or sound (set in main)
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 KDIR = os.path.join(ROOT, "tests", "firmware", "kernels")
 
@@ -202,7 +207,7 @@ def qemu(rom, disk, mem="256M", timeout=60, until=("tk: done", "fw: halted"), cp
                 "-drive", drive]
     start = time.monotonic()
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT)
+                         stderr=subprocess.STDOUT, env=EMULATOR_ENV)
     lines, buf, status = [], b"", None
     try:
         while time.monotonic() - start < timeout:
@@ -660,6 +665,9 @@ def main():
     print(run(["make", "-C", os.path.join(ROOT, "guest", "firmware"), "BUILD=" + guest]).rstrip())
     rom = os.path.join(guest, "firmware.rom")
     work = os.path.join(build, "firmware-test")
+    os.makedirs(work, exist_ok=True)
+    global EMULATOR_ENV
+    EMULATOR_ENV = hvrun.emulator_env(work)
     kernels = build_kernels(os.path.join(work, "kernels"))
     tmp = tempfile.mkdtemp(prefix="disks-", dir=work)
     env = Env(rom, kernels, tmp, args.verbose)

@@ -94,8 +94,11 @@ class Case:
         """Wait until pattern has matched at least n times on the console."""
         deadline = time.monotonic() + timeout
         while self.count(pattern) < n:
-            if time.monotonic() > deadline or self.machine.proc.poll() is not None:
-                raise Failure(f"/{pattern}/ seen {self.count(pattern)} times, want {n}")
+            seen = f"/{pattern}/ seen {self.count(pattern)} times, want {n}"
+            if self.machine.exited():
+                raise hvrun.EmulatorExited(self.machine.exit_report("while " + seen))
+            if time.monotonic() > deadline:
+                raise Failure(seen)
             time.sleep(0.2)
 
     def expect_guest_ok(self, vsi):
@@ -327,11 +330,25 @@ def check_all_cpus_up(c, n):
 
 # --- the cases ---------------------------------------------------------------
 
+def check_no_host_sound(c):
+    """The running emulator sees no display and an ALSA that knows no card, as
+    on a machine without one: every boot proves it needs neither."""
+    with open(f"/proc/{c.machine.proc.pid}/environ", "rb") as f:
+        env = dict(kv.split(b"=", 1) for kv in f.read().split(b"\0") if b"=" in kv)
+    c.check(b"DISPLAY" not in env, "the emulator inherited DISPLAY")
+    alsa = env.get(b"ALSA_CONFIG_PATH", b"").decode()
+    c.check(alsa and os.path.isfile(alsa), f"ALSA_CONFIG_PATH is {alsa!r}, want an empty config")
+    with open(alsa) as f:
+        c.check(not [l for l in f if l.strip() and not l.startswith("#")],
+                f"{alsa} defines sound devices")
+
+
 def test_bochs_vmx_root(c):
-    """Multiboot2 under Bochs, Haswell, 4 CPUs: all up and in VMX root."""
+    """Multiboot2 under Bochs, Haswell, 4 CPUs: all up and in VMX root; no host sound card."""
     mod = ("vsi-test.bin", 5000)
     c.bochs("loglevel=debug", modules=[c.module(*mod)], cpus=4, megs=512)
     c.expect(r"hv: (ready|halted)[^\n]*\n")
+    check_no_host_sound(c)  # now: during its exec the environment reads empty
     c.expect(r"boot: loader 'GRUB")
     check_all_cpus_up(c, 4)
     feat = c.expect(r"vmx: VMCS revision 0x[0-9a-f]+, features: (.*)$").group(1).split()
@@ -421,6 +438,31 @@ def test_bochs_no_ept(c):
     c.expect(r"hv: (ready|halted)[^\n]*\n")
     c.expect(r"vmx: required VMX feature missing: (secondary|EPT)")
     c.expect_absent(r"hv: ready")
+
+
+def emulator_must_die(c, boot, own_message):
+    """boot() starts an emulator that cannot run: the runner must say so within
+    seconds, naming the emulator, its exit status and its own message."""
+    t0 = time.monotonic()
+    try:
+        c.machine = boot()
+        c.expect(r"hv: (ready|halted)", timeout=60)
+        raise Failure("a broken emulator start went unnoticed")
+    except hvrun.EmulatorExited as e:
+        report, took = str(e), time.monotonic() - t0
+    c.check(took < 10, f"the emulator's death was reported after {took:.1f} s")
+    c.check(re.search(r"^(Bochs|QEMU) exited with status [1-9]", report), report)
+    c.check(re.search(own_message, report, re.M), f"report lacks /{own_message}/:\n{report}")
+    c.machine.stop()
+    c.machine = None
+
+
+def test_runner_emulator_dies(c):
+    """Runner: Bochs and QEMU that die at start are reported at once, with their own words."""
+    emulator_must_die(c, lambda: c.bochs("loglevel=info", model="no_such_cpu", cpus=1),
+                      r"Bochs is exiting with the following message:\n.*cpu directive malformed")
+    emulator_must_die(c, lambda: c.qemu("loglevel=info", cpus=1, extra=["-device", "no-such-nic"]),
+                      r"'no-such-nic' is not a valid device model name")
 
 
 def test_qemu_uefi_no_vmx(c):
@@ -849,7 +891,7 @@ LINUX_TIMEOUT = 1500  # seconds of wall time for Linux guests to finish under Bo
 
 CASES = [test_bochs_vmx_root, test_bochs_fault_dump, test_bochs_wx_text, test_bochs_wx_data,
          test_bochs_xapic_silent_ap, test_bochs_extable, test_bochs_no_unrestricted_guest, test_bochs_no_ept,
-         test_qemu_uefi_no_vmx, test_bochs_vsi_side_by_side,
+         test_runner_emulator_dies, test_qemu_uefi_no_vmx, test_bochs_vsi_side_by_side,
          test_bochs_vsi_memory_and_ipi_attacks, test_bochs_vsi_smp_and_spin,
          test_bochs_vsi_io_flood_and_triple_faults, test_bochs_vsi_entry_failure,
          test_bochs_vsi_reset_ports, test_bochs_config_errors, test_qemu_storage_three_servers,
@@ -865,7 +907,7 @@ def run_case(fn, build):
     try:
         fn(c)
         ok, why = True, ""
-    except Failure as e:
+    except (Failure, hvrun.EmulatorExited) as e:
         ok, why = False, str(e)
     except subprocess.CalledProcessError as e:
         ok, why = False, f"building the image failed: {e}"
@@ -875,7 +917,7 @@ def run_case(fn, build):
     dt = time.monotonic() - t0
     print(f"{'PASS' if ok else 'FAIL'} {name} ({dt:.1f} s)", flush=True)
     if not ok:
-        print(f"  {why}")
+        print("  " + why.replace("\n", "\n  "))
         lines = c.machine.lines()[-50:] if c.machine else []
         print(f"  last {len(lines)} console lines:")
         for line in lines:
