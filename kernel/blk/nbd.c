@@ -25,6 +25,8 @@
 #define HS_REPLY_MAX	   8192		       /* longer option replies are a violation */
 #define WORK_PER_POLL	   1024		       /* transport calls per direction per poll */
 
+_Static_assert(NBD_MAX_INFLIGHT <= 64, "tx_busy has one bit per slot");
+
 enum hs_step {
 	HS_GREETING,	/* NBDMAGIC, IHAVEOPT, handshake flags */
 	HS_REPLY_HDR,	/* option reply header */
@@ -85,7 +87,12 @@ void nbd_init(struct nbd_client *c, const struct nbd_transport *t, const char *e
 	if (c->backoff_max_ms < c->backoff_min_ms)
 		c->backoff_max_ms = c->backoff_min_ms;
 	c->connect_ms = p->connect_ms ? p->connect_ms : NBD_DEFAULT_CONNECT_MS;
-	c->stall_ms = p->stall_ms ? p->stall_ms : NBD_DEFAULT_STALL_MS;
+	/*
+	 * A server may take nearly the whole deadline over a request, so silence
+	 * counts as a dead connection only after half of it: the replay still has
+	 * the other half (docs/nbd.md "Replay and deadlines").
+	 */
+	c->stall_ms = p->stall_ms ? p->stall_ms : MAX(NBD_DEFAULT_STALL_MS, c->deadline_ms / 2);
 	c->backoff_ms = c->backoff_min_ms;
 	c->state = NBD_ST_IDLE;
 }
@@ -229,6 +236,7 @@ static void reset_io(struct nbd_client *c)
 	c->tx_len = c->tx_off = 0;
 	c->tx_payload = NULL;
 	c->tx_payload_off = 0;
+	c->tx_busy = 0;
 }
 
 /*
@@ -361,6 +369,8 @@ static bool tx_flush(struct nbd_client *c, u64 now)
 		c->last_io_ms = now;
 	}
 	c->tx_off = c->tx_len = 0;
+	/* Every staged header is out; only a WRITE's data may still follow. */
+	c->tx_busy &= c->tx_payload ? 1ULL << c->tx_payload->slot : 0;
 	return true;
 }
 
@@ -796,6 +806,16 @@ static void rx_header(struct nbd_client *c, u64 now)
 			  (unsigned long long)cookie);
 		return;
 	}
+	if (c->tx_busy & (1ULL << i)) {
+		/*
+		 * The server cannot have the whole request yet: believing it would
+		 * acknowledge a write it has not received, and free the buffer
+		 * its data is still being sent from.
+		 */
+		violation(c, now, "reply for handle 0x%016llx before its request was sent in full",
+			  (unsigned long long)cookie);
+		return;
+	}
 	if (err == NBD_ESHUTDOWN) {
 		server_shutting_down(c, now);
 		return;
@@ -931,6 +951,7 @@ static void stage_request(struct nbd_client *c, struct nbd_request *r, u64 now)
 		c->stats.replays++;
 	r->slot = (u32)i;
 	r->state = NBD_RQ_SENT;
+	c->tx_busy |= 1ULL << i;
 	c->send_next = r->next;
 	if (r->type == NBD_CMD_WRITE) {
 		c->tx_payload = r;
@@ -957,6 +978,7 @@ static bool tx_send_payload(struct nbd_client *c, u64 now)
 		c->tx_payload_off += n;
 		c->last_io_ms = now;
 	}
+	c->tx_busy &= ~(1ULL << r->slot);
 	c->tx_payload = NULL;
 	return true;
 }
@@ -1091,6 +1113,11 @@ void nbd_shutdown(struct nbd_client *c, u64 now_ms)
 bool nbd_ready(const struct nbd_client *c)
 {
 	return c->state == NBD_ST_READY;
+}
+
+bool nbd_negotiated(const struct nbd_client *c)
+{
+	return c->negotiated;
 }
 
 u64 nbd_export_size(const struct nbd_client *c)

@@ -1169,6 +1169,131 @@ static void test_stall_reconnects(void **state)
 	assert_int_equal(nbd_get_stats(c)->replays, 1);
 }
 
+/* The cookie the client gave r (what a server that replies early would echo). */
+static u64 cookie_of(const struct nbd_request *r)
+{
+	return c->slots[r->slot].cookie;
+}
+
+/*
+ * A reply to a WRITE before its data was sent: acknowledging it would tell
+ * the guest a write is done that the server never had, and free the buffer
+ * the data is still sent from. It must tear down and replay instead.
+ */
+static void test_reply_before_write_data_sent(void **state)
+{
+	struct nbd_request r;
+	struct done_rec d;
+	u8 *buf = malloc(8192);
+
+	(void)state;
+	connect_now(0);
+	memset(buf, 0x5a, 8192);
+	f->send_budget = NBD_REQUEST_SIZE + 100; /* the header and part of the data */
+	mk(&r, &d, NBD_CMD_WRITE, 0, 0, 8192, buf);
+	assert_int_equal(nbd_submit(c, &r, 0), 0);
+	nbd_poll(c, 0);
+	emit_simple(NBD_SIMPLE_REPLY_MAGIC, 0, cookie_of(&r));
+	nbd_poll(c, 1);
+	assert_int_equal(d.calls, 0);
+	assert_int_equal(nbd_get_stats(c)->protocol_violations, 1);
+	assert_true(host_log_contains("before its request was sent in full"));
+	assert_int_equal(f->closes, 1);
+	f->send_budget = -1;
+	poll_n(200, 6);
+	assert_int_equal(d.calls, 1);
+	assert_int_equal(d.status, 0);
+	assert_int_equal(nbd_get_stats(c)->replays, 1);
+	for (u32 i = 0; i < 8192; i++)
+		assert_int_equal(f->disk[i], 0x5a);
+	free(buf);
+}
+
+/* The same for a request whose header is only partly on the wire. */
+static void test_reply_before_header_sent(void **state)
+{
+	struct nbd_request r;
+	struct done_rec d;
+	u8 buf[512];
+
+	(void)state;
+	connect_now(0);
+	memset(buf, 0xee, sizeof(buf));
+	f->send_budget = 10;
+	mk(&r, &d, NBD_CMD_READ, 0, 0, 512, buf);
+	assert_int_equal(nbd_submit(c, &r, 0), 0);
+	nbd_poll(c, 0);
+	emit_simple(NBD_SIMPLE_REPLY_MAGIC, 0, cookie_of(&r));
+	emit(f->disk, 512);
+	nbd_poll(c, 1);
+	assert_int_equal(d.calls, 0);
+	assert_int_equal(nbd_get_stats(c)->protocol_violations, 1);
+	for (u32 i = 0; i < sizeof(buf); i++)
+		assert_int_equal(buf[i], 0xee);
+}
+
+/* With a long deadline, a server silent for longer than 15 s is slow, not dead. */
+static void test_stall_follows_deadline(void **state)
+{
+	const struct nbd_params slow = { .deadline_ms = 60000 }; /* stall_ms from the deadline */
+	struct nbd_request r[2];
+	struct done_rec d[2];
+	u8 buf[512];
+
+	(void)state;
+	nbd_init(c, &transport, EXPORT, &slow);
+	f->auto_reply = false;
+	connect_now(0);
+	mk(&r[0], &d[0], NBD_CMD_READ, 0, 0, 512, buf);
+	assert_int_equal(nbd_submit(c, &r[0], 0), 0);
+	nbd_poll(c, 0);
+	nbd_poll(c, 15000);
+	nbd_poll(c, 20000);
+	assert_true(nbd_ready(c));
+	release(0);
+	nbd_poll(c, 20000);
+	assert_int_equal(d[0].status, 0);
+	assert_int_equal(nbd_get_stats(c)->replays, 0);
+	assert_int_equal(f->nr_connects, 1);
+	/* a server silent for half the deadline is taken for dead: the replay has the rest */
+	mk(&r[1], &d[1], NBD_CMD_READ, 0, 0, 512, buf);
+	assert_int_equal(nbd_submit(c, &r[1], 20000), 0);
+	nbd_poll(c, 20000);
+	nbd_poll(c, 49999);
+	assert_true(nbd_ready(c));
+	nbd_poll(c, 50000);
+	assert_false(nbd_ready(c));
+	assert_non_null(strstr(nbd_last_error(c), "no reply for 30000 ms"));
+}
+
+/* Odd sizes are the server's to advertise: the client reports them and refuses what cannot fit. */
+static void test_odd_export_sizes(void **state)
+{
+	struct nbd_request r;
+	struct done_rec d;
+	u8 buf[512];
+
+	(void)state;
+	f->size = 100;
+	connect_now(0);
+	assert_true(nbd_negotiated(c));
+	assert_int_equal(nbd_export_size(c), 100);
+	mk(&r, &d, NBD_CMD_READ, 0, 0, 512, buf);
+	assert_int_equal(nbd_submit(c, &r, 0), -EINVAL);
+	mk(&r, &d, NBD_CMD_READ, 0, 0, 100, buf);
+	assert_int_equal(nbd_submit(c, &r, 0), 0);
+	poll_n(0, 2);
+	assert_int_equal(d.status, 0);
+
+	f->size = 0;
+	nbd_init(c, &transport, EXPORT, &params);
+	connect_now(0);
+	assert_true(nbd_negotiated(c));
+	assert_int_equal(nbd_export_size(c), 0);
+	mk(&r, &d, NBD_CMD_READ, 0, 0, 512, buf);
+	assert_int_equal(nbd_submit(c, &r, 0), -EINVAL);
+}
+
 static void test_server_error_is_eio(void **state)
 {
 	struct nbd_request r[3];
@@ -1446,6 +1571,10 @@ int main(void)
 		T(test_deadline_while_disconnected),
 		T(test_deadline_during_write_payload),
 		T(test_stall_reconnects),
+		T(test_reply_before_write_data_sent),
+		T(test_reply_before_header_sent),
+		T(test_stall_follows_deadline),
+		T(test_odd_export_sizes),
 		T(test_server_error_is_eio),
 		T(test_server_shutting_down),
 		T(test_flush_waits_for_writes),

@@ -118,7 +118,7 @@
 #define NBD_DEFAULT_BACKOFF_MIN_MS 100
 #define NBD_DEFAULT_BACKOFF_MAX_MS 5000
 #define NBD_DEFAULT_CONNECT_MS	   10000
-#define NBD_DEFAULT_STALL_MS	   15000
+#define NBD_DEFAULT_STALL_MS	   15000 /* or half the deadline, if that is longer */
 
 enum nbd_transport_status {
 	NBD_TRANSPORT_DOWN = 0,
@@ -143,7 +143,8 @@ struct nbd_params {
 	u32 backoff_min_ms; /* first delay before reconnecting, doubled after each failure */
 	u32 backoff_max_ms; /* ... up to this */
 	u32 connect_ms;	    /* connect plus handshake must finish within this */
-	u32 stall_ms;	    /* requests on the wire and no byte received this long: reconnect */
+	u32 stall_ms;	    /* requests on the wire and no byte received this long: reconnect;
+			       0: the larger of NBD_DEFAULT_STALL_MS and deadline_ms / 2 */
 };
 
 enum nbd_rq_state {
@@ -257,6 +258,7 @@ struct nbd_client {
 	u32 tx_len, tx_off;
 	struct nbd_request *tx_payload; /* WRITE whose data follows the staged bytes */
 	u32 tx_payload_off;
+	u64 tx_busy; /* slots whose request is not yet sent in full (bit i: slot i) */
 
 	struct nbd_stats stats;
 };
@@ -277,6 +279,8 @@ void nbd_shutdown(struct nbd_client *c, u64 now_ms);
 
 /* Handshake done and the connection up. */
 bool nbd_ready(const struct nbd_client *c);
+/* A handshake has completed at least once (the export may still be empty). */
+bool nbd_negotiated(const struct nbd_client *c);
 /* Facts of the last handshake (0 before the first one). */
 u64 nbd_export_size(const struct nbd_client *c);
 u16 nbd_transmission_flags(const struct nbd_client *c);
