@@ -32,6 +32,7 @@ struct vsi_disk {
 	struct vsi *v;
 	struct nbd_client *nbd;
 	bool present; /* the device exists (export negotiated) */
+	bool refused; /* the export cannot be this VSI's disk: it never gets one */
 	struct vdisk_rq rq[VIRTIO_BLK_IOS];
 	u16 free_rq[VIRTIO_BLK_IOS];
 	u32 nr_free;
@@ -144,8 +145,10 @@ static int vdisk_create(struct vsi_disk *d)
 	void *bounce = page_alloc_zeroed(VDISK_BOUNCE_BYTES, PAGE_SIZE, 0);
 	int err;
 
-	if (!bounce)
+	if (!bounce) {
+		pr_err("vsi %s: no memory for the staging area of its disk", d->v->name);
 		return -ENOMEM;
+	}
 	memset(&p, 0, sizeof(p));
 	p.backend = (struct blk_backend){
 		.submit = nbd_submit_io,
@@ -164,14 +167,12 @@ static int vdisk_create(struct vsi_disk *d)
 	snprintf((char *)p.serial, sizeof(p.serial), "%s", d->v->cfg->disk.export_name);
 	p.bounce = bounce;
 	p.bounce_size = VDISK_BOUNCE_BYTES;
-	if (p.backend.capacity == 0) {
-		pr_err("vsi %s: export '%s' is smaller than one sector: no disk", d->v->name,
-		       d->v->cfg->disk.export_name);
-		return -EINVAL;
-	}
 	err = virtio_blk_init(&d->dev, &p);
-	if (err)
+	if (err) {
+		pr_err("vsi %s: export '%s': the disk device refused its parameters (%d)",
+		       d->v->name, d->v->cfg->disk.export_name, err);
 		return err;
+	}
 	d->present = true;
 	pr_info("vsi %s: disk %llu sectors%s at PCI 00:01.0 (virtio-blk)", d->v->name,
 		(unsigned long long)(p.backend.capacity / 512),
@@ -179,25 +180,46 @@ static int vdisk_create(struct vsi_disk *d)
 	return 0;
 }
 
+/*
+ * Whatever the server advertised, the worst it may cost is this VSI's disk:
+ * an export the device cannot serve is refused once, with the reason.
+ */
+static bool vdisk_usable(struct vsi_disk *d)
+{
+	u64 size = nbd_export_size(d->nbd);
+	u32 min = nbd_min_block(d->nbd), max = nbd_max_block(d->nbd);
+	const char *why = virtio_blk_backend_unusable(size, min, max);
+
+	if (!why)
+		return true;
+	pr_err("vsi %s: export '%s' refused: %s (%llu bytes, block sizes %u..%u); the VSI gets "
+	       "no disk",
+	       d->v->name, d->v->cfg->disk.export_name, why, (unsigned long long)size, min, max);
+	return false;
+}
+
 bool vdisk_ready(struct vsi_disk *d)
 {
 	return d->present;
 }
 
+bool vdisk_refused(struct vsi_disk *d)
+{
+	return d->refused;
+}
+
 bool vdisk_poll(struct vsi_disk *d)
 {
 	bool busy;
+	int err;
 
 	if (!d->present) {
-		if (!nbd_export_size(d->nbd))
-			return false; /* not negotiated yet; storage_poll() reports why */
+		if (d->refused || !nbd_negotiated(d->nbd))
+			return false; /* refused, or not negotiated yet (storage_poll() says why) */
 		spin_lock(&d->lock);
-		int err = vdisk_create(d);
+		err = vdisk_usable(d) ? vdisk_create(d) : -EINVAL;
 		spin_unlock(&d->lock);
-		if (err) {
-			pr_err("vsi %s: cannot create its disk device (%d)", d->v->name, err);
-			d->nbd = NULL;
-		}
+		d->refused = err != 0;
 		return false;
 	}
 	spin_lock(&d->lock);

@@ -262,6 +262,11 @@ int vsi_start(struct vsi *v)
 		pr_warn("vsi %s: already running", v->name);
 		return -EBUSY;
 	}
+	if (v->plat.disk && vdisk_refused(v->plat.disk)) {
+		pr_err("vsi %s: not started: its export was refused (the reason is logged above)",
+		       v->name);
+		return -ENODEV;
+	}
 	if (v->plat.disk && !vdisk_ready(v->plat.disk)) {
 		pr_warn("vsi %s: its disk is not connected yet; it starts when it is", v->name);
 		v->start_with_disk = true;
@@ -320,6 +325,10 @@ bool vsi_poll(void)
 
 		if (v->plat.disk) {
 			busy |= vdisk_poll(v->plat.disk);
+			if (v->start_with_disk && vdisk_refused(v->plat.disk)) {
+				v->start_with_disk = false;
+				vsi_start(v); /* says why it does not start */
+			}
 			if (v->start_with_disk && vdisk_ready(v->plat.disk)) {
 				v->start_with_disk = false;
 				vsi_start(v);

@@ -632,6 +632,20 @@ static bool params_ok(const struct virtio_blk_params *p)
 	       p->bounce_size <= VIRTIO_BLK_BOUNCE_PAGES * PAGE_SIZE;
 }
 
+const char *virtio_blk_backend_unusable(u64 size, u32 min_block, u32 max_block)
+{
+	if (size == 0)
+		return "it is empty (0 bytes)";
+	if (size < VIRTIO_BLK_SECTOR_SIZE)
+		return "it is smaller than one 512-byte sector";
+	/* Guests may send any whole sector; a larger minimum would fail them (IOERR). */
+	if (min_block > VIRTIO_BLK_SECTOR_SIZE)
+		return "its minimum block size is above the 512-byte sector the disk offers";
+	if (max_block < PAGE_SIZE)
+		return "its maximum block size is below the 4096 bytes one disk request may need";
+	return NULL;
+}
+
 int virtio_blk_init(struct virtio_blk *dev, const struct virtio_blk_params *p)
 {
 	struct virtio_pci_params pp;

@@ -1719,6 +1719,20 @@ static void test_notify_and_cfg_window(void **state)
 	assert_int_equal(mmio_rd(t, BAR_BASE + 0x380c, 4), 0);
 }
 
+/* What a storage server may advertise that this device cannot serve (each refused with why). */
+static void test_backend_unusable(void **state)
+{
+	(void)state;
+	assert_null(virtio_blk_backend_unusable(512, 1, 4096));
+	assert_null(virtio_blk_backend_unusable(1 * MiB, 512, 32 * MiB));
+	assert_non_null(strstr(virtio_blk_backend_unusable(0, 1, 4096), "empty"));
+	assert_non_null(strstr(virtio_blk_backend_unusable(100, 1, 4096), "smaller than one"));
+	assert_non_null(strstr(virtio_blk_backend_unusable(511, 1, 4096), "smaller than one"));
+	assert_non_null(strstr(virtio_blk_backend_unusable(1 * MiB, 4096, 4096), "minimum"));
+	assert_non_null(strstr(virtio_blk_backend_unusable(1 * MiB, 1, 2048), "maximum"));
+	assert_non_null(strstr(virtio_blk_backend_unusable(1 * MiB, 512, 512), "maximum"));
+}
+
 static void test_init_rejects(void **state)
 {
 	struct t *t = *state = t_new(&default_opts);
@@ -1760,6 +1774,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_config_header),
+		T(test_backend_unusable),
 		T(test_config_invalid_access),
 		T(test_capabilities),
 		T(test_bar_sizing_and_decoding),

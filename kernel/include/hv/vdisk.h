@@ -17,6 +17,8 @@ struct vsi_disk;
 int vdisk_attach(struct vsi *v);
 /* The device exists: its export was negotiated. */
 bool vdisk_ready(struct vsi_disk *d);
+/* The export cannot be a disk (logged with the reason): the VSI never gets a device. */
+bool vdisk_refused(struct vsi_disk *d);
 /* Create the device when the export is ready, run the queue; true while I/O is in flight. */
 bool vdisk_poll(struct vsi_disk *d);
 

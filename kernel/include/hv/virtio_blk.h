@@ -195,6 +195,12 @@ struct virtio_blk {
 	struct virtio_blk_stats stats;
 };
 
+/*
+ * Why a backend of size bytes whose requests must be multiples of min_block
+ * and at most max_block bytes cannot be this device, or NULL if it can: the
+ * device offers 512-byte sectors and needs one page per request.
+ */
+const char *virtio_blk_backend_unusable(u64 size, u32 min_block, u32 max_block);
 /* Set dev up as a powered-on PCI function; -EINVAL for bad parameters. dev is large: not on a stack. */
 int virtio_blk_init(struct virtio_blk *dev, const struct virtio_blk_params *p);
 /*
