@@ -6,6 +6,12 @@
  *   hosted_nbd selftest --port P --export NAME [--ops N] [--qd N] [--expect FILE]
  *   hosted_nbd fault    --port P --export NAME --seconds S [--qd N] [--expect FILE]
  *                       [--ack-log FILE]
+ * and for any of them --lost-flush-ok (a connection will be lost: the first
+ * FLUSH after it may fail by design, docs/nbd.md "What acknowledged means";
+ * nothing else may), --deadline MS, --stall MS (the client's nbd_params;
+ * --stall 0 derives it from the deadline) and --sndbuf BYTES (a small socket
+ * send buffer, so that a large WRITE is still being sent when the server
+ * answers: tests/hosted/nbd_script_server.py).
  *
  * The export starts all zeroes. Every 512-byte sector the program writes
  * carries its sector number and a version, the rest derived from both, so a
@@ -23,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <hv/virtio_blk.h>
 #include "hosted_nbd.h"
 
 #define SECTOR	    512
@@ -56,6 +63,7 @@ static struct {
 	int port;
 	const char *export_name, *expect, *ack_log;
 	u32 ops, qd, seconds, wait_ms;
+	bool lost_flush_ok;
 	u64 seed;
 
 	struct nbd_client c;
@@ -428,7 +436,8 @@ static int run(void)
 	nbd_shutdown(&g.c, now_ms());
 	if (g.n_wrong || g.n_other)
 		return 1;
-	if (g.mode == M_SELFTEST && (g.n_eio || g.n_timeout))
+	if (g.mode == M_SELFTEST &&
+	    (g.n_eio - (g.lost_flush_ok ? g.n_flush_eio : 0) || g.n_timeout))
 		return 1;
 	return 0;
 }
@@ -437,22 +446,24 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: hosted_nbd probe|selftest|fault --port P --export NAME [--ops N] "
 			"[--qd N] [--seconds S] [--seed N] [--expect FILE] [--ack-log FILE] "
-			"[--wait MS] [--verbose]\n");
+			"[--wait MS] [--deadline MS] [--stall MS] [--sndbuf BYTES] "
+			"[--lost-flush-ok] [--verbose]\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "port", 1, 0, 'p' },	  { "export", 1, 0, 'e' },  { "ops", 1, 0, 'n' },
-		{ "qd", 1, 0, 'q' },	  { "seconds", 1, 0, 's' }, { "seed", 1, 0, 'S' },
-		{ "expect", 1, 0, 'x' },  { "ack-log", 1, 0, 'a' }, { "wait", 1, 0, 'w' },
-		{ "verbose", 0, 0, 'v' }, { 0, 0, 0, 0 },
+		{ "port", 1, 0, 'p' },	  { "export", 1, 0, 'e' },	  { "ops", 1, 0, 'n' },
+		{ "qd", 1, 0, 'q' },	  { "seconds", 1, 0, 's' },	  { "seed", 1, 0, 'S' },
+		{ "expect", 1, 0, 'x' },  { "ack-log", 1, 0, 'a' },	  { "wait", 1, 0, 'w' },
+		{ "verbose", 0, 0, 'v' }, { "deadline", 1, 0, 'D' },	  { "stall", 1, 0, 'T' },
+		{ "sndbuf", 1, 0, 'B' },  { "lost-flush-ok", 0, 0, 'L' }, { 0, 0, 0, 0 },
 	};
 	struct nbd_params p = { .deadline_ms = 30000,
 				.backoff_min_ms = 100,
 				.backoff_max_ms = 1000 };
-	int ch, rc;
+	int ch, rc, sndbuf = 0;
 
 	if (argc < 2)
 		usage();
@@ -497,6 +508,18 @@ int main(int argc, char **argv)
 		case 'v':
 			hosted_log_level(LOG_DEBUG);
 			break;
+		case 'D':
+			p.deadline_ms = (u32)atoi(optarg);
+			break;
+		case 'T':
+			p.stall_ms = (u32)atoi(optarg);
+			break;
+		case 'B':
+			sndbuf = atoi(optarg);
+			break;
+		case 'L':
+			g.lost_flush_ok = true;
+			break;
 		default:
 			usage();
 		}
@@ -508,6 +531,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	sock_transport_init(&g.t, &g.s, "127.0.0.1", g.port);
+	g.s.sndbuf = sndbuf;
 	nbd_init(&g.c, &g.t, g.export_name, &p);
 	if (!wait_ready(g.wait_ms)) {
 		printf("hosted_nbd: not connected: %s\n", nbd_last_error(&g.c));
@@ -517,6 +541,11 @@ int main(int argc, char **argv)
 	       g.export_name, (unsigned long long)nbd_export_size(&g.c),
 	       nbd_transmission_flags(&g.c), nbd_min_block(&g.c), nbd_max_block(&g.c));
 	if (g.mode == M_PROBE) {
+		const char *why = virtio_blk_backend_unusable(
+		    nbd_export_size(&g.c), nbd_min_block(&g.c), nbd_max_block(&g.c));
+
+		printf("hosted_nbd: as a VSI disk: %s%s\n", why ? "refused: " : "usable",
+		       why ? why : "");
 		nbd_shutdown(&g.c, now_ms());
 		return 0;
 	}

@@ -13,7 +13,8 @@ struct sock_ctx {
 	char host[64];
 	int port;
 	int fd;
-	int state; /* enum nbd_transport_status */
+	int state;  /* enum nbd_transport_status */
+	int sndbuf; /* SO_SNDBUF if nonzero: keeps large WRITEs on the client's side */
 };
 
 /* A transport for t that connects to host:port (IPv4, TCP_NODELAY, non-blocking). */

@@ -73,6 +73,8 @@ static int sock_connect(void *ctx, u64 now)
 	if (s->fd < 0)
 		return -errno;
 	setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (s->sndbuf)
+		setsockopt(s->fd, SOL_SOCKET, SO_SNDBUF, &s->sndbuf, sizeof(s->sndbuf));
 	if (connect(s->fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
 		s->state = NBD_TRANSPORT_UP;
 	else if (errno == EINPROGRESS)

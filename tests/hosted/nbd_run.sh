@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Interop and fault tests of the NBD client (kernel/blk/nbd.c) over a POSIX
 # socket against real servers on 127.0.0.1: qemu-nbd, nbdkit (memory and
-# file plugins, error and delay filters) and nbd-server. After each run the
+# file plugins, error, delay and blocksize-policy filters), nbd-server and a
+# scripted misbehaving server (nbd_script_server.py). After each run the
 # server's backing file is compared byte for byte with the image the test
 # program says every acknowledged write left. Exits non-zero on any failure.
 #   tests/hosted/nbd_run.sh [BUILD_DIR]
@@ -34,12 +35,14 @@ need qemu-nbd
 need nbdkit
 need nbd-server
 need cc
+need python3
 
 echo "nbd_run: building $PROG"
 cc -std=gnu11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -I"$ROOT/kernel/include" -o "$PROG" \
 	"$ROOT/tests/hosted/hosted_nbd.c" "$ROOT/tests/hosted/hosted_nbd_sock.c" \
-	"$ROOT/kernel/blk/nbd.c" || exit 1
+	"$ROOT/kernel/blk/nbd.c" "$ROOT/kernel/vdev/virtio_blk.c" "$ROOT/kernel/vdev/virtio_pci.c" \
+	"$ROOT/kernel/vdev/virtqueue.c" || exit 1
 
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -250,7 +253,111 @@ t_fault_kill() {
 	compare kill-restart "$img" "$W/kill.expect"
 }
 
-for t in ${NBD_TESTS:-t_qemu t_nbdkit_memory t_nbdkit_file t_nbd_server t_fault_errors t_fault_delay t_fault_kill}; do
+# --- the scripted server: misbehaviour no real server produces ---------------
+# tests/hosted/nbd_script_server.py breaks the protocol one way on its first
+# connection(s). The client must count it (violation or reconnect), replay, and
+# leave exactly the acknowledged writes in the file; no request may fail but
+# the FLUSH that reports the lost connection (docs/nbd.md "What acknowledged means").
+script_case() { # script what-must-grow server-args -- program-args
+	local s=$1 want=$2 img=$W/script-$1.img port rc sargs=() pargs=()
+	shift 2
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do sargs+=("$1"); shift; done
+	[ $# -gt 0 ] && shift
+	pargs=("$@")
+	port=$(free_port)
+	fresh_image "$img"
+	start_bg "$W/script-$s.log" python3 "$ROOT/tests/hosted/nbd_script_server.py" \
+		--port "$port" --image "$img" --script "$s" "${sargs[@]}"
+	local srv=$last_pid
+	wait_port "$port" || return 1
+	run_prog "script-$s" selftest --port "$port" --export "$EXPORT" --ops 300 --qd 16 \
+		--seed 21 --expect "$W/script-$s.expect" --lost-flush-ok "${pargs[@]}"
+	rc=$?
+	stop $srv
+	[ $rc = 0 ] || return 1
+	grep -q "misbehaved: $s" "$W/script-$s.log" || { echo "    the server never misbehaved"; return 1; }
+	grep -Eq " [1-9][0-9]* $want" "$W/script-$s.out" || { echo "    no $want counted"; return 1; }
+	compare "script-$s" "$img" "$W/script-$s.expect"
+}
+
+t_script_violations() {
+	local rc=0
+	# A reply to a WRITE still being sent (a small send buffer keeps its data on our side).
+	script_case early-reply "protocol violations" -- --sndbuf 4096 || rc=1
+	script_case truncated-reply reconnects || rc=1
+	script_case bad-magic "protocol violations" || rc=1
+	script_case wrong-handle "protocol violations" || rc=1
+	script_case structured "protocol violations" || rc=1
+	script_case shutdown reconnects || rc=1
+	script_case info-length "protocol violations" || rc=1
+	script_case bad-block-sizes "protocol violations" || rc=1
+	script_case stall reconnects -- --stall 1000 || rc=1
+	return $rc
+}
+
+# A server silent for 16.5 s on a request, with a 40 s deadline: slow, not dead.
+# The stall limit follows the deadline (20 s here), so nothing is torn down.
+t_script_slow() {
+	script_case slow connects --delay 16500 -- --deadline 40000 --stall 0 || return 1
+	grep -q " 0 reconnects, 0 replays" "$W/script-slow.out" || { echo "    the slow server was torn down"; return 1; }
+}
+
+# Sizes and block sizes the server may advertise: the client connects and the
+# disk device's verdict names the reason (kernel/vdisk.c refuses the same way).
+probe_case() { # expect server-args...
+	local want=$1 img=$W/script-probe.img port rc
+	shift
+	port=$(free_port)
+	fresh_image "$img"
+	start_bg "$W/script-probe.log" python3 "$ROOT/tests/hosted/nbd_script_server.py" \
+		--port "$port" --image "$img" "$@"
+	local srv=$last_pid
+	wait_port "$port" || return 1
+	run_prog script-probe probe --port "$port" --export "$EXPORT"
+	rc=$?
+	stop $srv
+	[ $rc = 0 ] || return 1
+	grep -q "as a VSI disk: $want" "$W/script-probe.out" || { echo "    expected: $want"; return 1; }
+}
+
+t_script_odd_exports() {
+	local rc=0
+	probe_case "refused: it is smaller than one 512-byte sector" --size 100 || rc=1
+	probe_case "refused: it is empty" --size 0 || rc=1
+	probe_case "refused: its minimum block size" --block-sizes 4096,4096,33554432 || rc=1
+	probe_case "refused: its maximum block size" --block-sizes 1,512,2048 || rc=1
+	probe_case "usable" --block-sizes 512,4096,33554432 || rc=1
+	return $rc
+}
+
+# The same with real servers: nbdkit's memory plugin at 100 bytes, and its
+# blocksize-policy filter advertising a large minimum or a small maximum.
+nbdkit_probe() { # expect nbdkit-args...
+	local want=$1 port rc
+	shift
+	port=$(free_port)
+	start_bg "$W/nbdkit-probe.log" nbdkit --exit-with-parent -f -i 127.0.0.1 -p "$port" "$@"
+	local srv=$last_pid
+	wait_port "$port" || return 1
+	run_prog nbdkit-probe probe --port "$port" --export "$EXPORT"
+	rc=$?
+	stop $srv
+	[ $rc = 0 ] || return 1
+	grep -q "as a VSI disk: $want" "$W/nbdkit-probe.out" || { echo "    expected: $want"; return 1; }
+}
+
+t_nbdkit_odd_exports() {
+	local rc=0
+	nbdkit_probe "refused: it is smaller than one 512-byte sector" memory 100 || rc=1
+	nbdkit_probe "refused: its minimum block size" --filter=blocksize-policy memory 1M \
+		blocksize-minimum=4096 || rc=1
+	nbdkit_probe "refused: its maximum block size" --filter=blocksize-policy memory 1M \
+		blocksize-preferred=2048 \
+		blocksize-maximum=2048 || rc=1
+	return $rc
+}
+
+for t in ${NBD_TESTS:-t_qemu t_nbdkit_memory t_nbdkit_file t_nbd_server t_fault_errors t_fault_delay t_fault_kill t_script_violations t_script_slow t_script_odd_exports t_nbdkit_odd_exports}; do
 	echo "nbd_run: ${t#t_}"
 	$t
 	result "${t#t_}" $?
