@@ -635,7 +635,7 @@ static bool params_ok(const struct virtio_blk_params *p)
 const char *virtio_blk_backend_unusable(u64 size, u32 min_block, u32 max_block)
 {
 	if (size == 0)
-		return "it is empty (0 bytes)";
+		return "it is empty";
 	if (size < VIRTIO_BLK_SECTOR_SIZE)
 		return "it is smaller than one 512-byte sector";
 	/* Guests may send any whole sector; a larger minimum would fail them (IOERR). */

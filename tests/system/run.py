@@ -727,6 +727,66 @@ disk = nbd://10.0.2.2:10809/web
     c.check(data[:1 << 20] == pattern(0, 1 << 20), "the backing file does not hold the pattern")
 
 
+BAD_EXPORTS_CFG = """[hypervisor]
+address = 10.0.2.15/24
+gateway = 10.0.2.2
+
+[vsi web]
+cpus = 1
+memory = 16M
+rom = hello.rom
+disk = nbd://10.0.2.2:10809/web
+
+[vsi tiny]
+cpus = 2
+memory = 16M
+rom = hello.rom
+disk = nbd://10.0.2.2:10810/tiny
+
+[vsi empty]
+cpus = 3
+memory = 16M
+rom = hello.rom
+disk = nbd://10.0.2.2:10811/empty
+
+[vsi narrow]
+cpus = 4
+memory = 16M
+rom = hello.rom
+disk = nbd://10.0.2.2:10812/narrow
+"""
+
+
+def test_bochs_storage_bad_exports(c):
+    """A storage server is outside the trust boundary: an export of 100 bytes
+    (nbdkit memory 100), an empty one and one whose maximum block size is 2048
+    (nbdkit's blocksize-policy filter) each cost their own VSI its disk, with a
+    message naming the export and why, while the healthy VSI beside them gets
+    its disk, runs hello and keeps running."""
+    image = os.path.join(c.dir, "web.img")
+    with open(image, "wb") as f:
+        f.truncate(4 << 20)
+    servers = (f"qemu-nbd -f raw -t -b 127.0.0.1 -p 10809 -x web {image} 2>{c.dir}/qemu-nbd.log & "
+               f"nbdkit -f -i 127.0.0.1 -p 10810 memory 100 2>{c.dir}/tiny.log & "
+               f"nbdkit -f -i 127.0.0.1 -p 10811 memory 0 2>{c.dir}/empty.log & "
+               f"nbdkit -f -i 127.0.0.1 -p 10812 --filter=blocksize-policy memory 1M "
+               f"blocksize-preferred=2048 blocksize-maximum=2048 2>{c.dir}/narrow.log")
+    iso = c.vsi_iso(BAD_EXPORTS_CFG, ["hello.rom"])
+    c.machine = hvrun.boot_bochs(c.dir, iso, cpus=5, megs=512, nic=True, inside=servers)
+    c.expect(r"vsi web: disk 8192 sectors at PCI 00:01\.0", timeout=300)
+    c.expect(r"vsi tiny: export 'tiny' refused: it is smaller than one 512-byte sector "
+             r"\(100 bytes", timeout=300)
+    c.expect(r"vsi empty: export 'empty' refused: it is empty", timeout=300)
+    c.expect(r"vsi narrow: export 'narrow' refused: its maximum block size is below "
+             r"the 4096 bytes[^\n]*block sizes 1\.\.2048", timeout=300)
+    for name in ("tiny", "empty", "narrow"):
+        c.expect(rf"vsi {name}: not started: its export was refused", timeout=60)
+    check_hello(c, "web")
+    c.console("start tiny", r"vsi tiny: not started: its export was refused")
+    c.console("list", r"\nweb +running")
+    c.expect_absent(r"FATAL|faulted and stopped|vsi (tiny|empty|narrow): started")
+
+
 def test_bochs_config_errors(c):
     """A bad configuration is reported with file, line and fix; nothing starts."""
     cfg = """[hypervisor]
@@ -895,7 +955,8 @@ CASES = [test_bochs_vmx_root, test_bochs_fault_dump, test_bochs_wx_text, test_bo
          test_bochs_vsi_memory_and_ipi_attacks, test_bochs_vsi_smp_and_spin,
          test_bochs_vsi_io_flood_and_triple_faults, test_bochs_vsi_entry_failure,
          test_bochs_vsi_reset_ports, test_bochs_config_errors, test_qemu_storage_three_servers,
-         test_bochs_storage_beside_a_vsi, test_qemu_storage_server_killed,
+         test_bochs_storage_beside_a_vsi, test_bochs_storage_bad_exports,
+         test_qemu_storage_server_killed,
          test_qemu_storage_slow_server, test_qemu_storage_failing_server, test_qemu_uefi_nic,
          test_bochs_nic, test_bochs_linux_two_vsis]
 
