@@ -11,7 +11,7 @@
  * submit order. Replies are matched through the slot table by cookie; a
  * reply that matches nothing tears the connection down before a byte of its
  * payload is stored anywhere. Only simple replies are used: the client never
- * sends NBD_OPT_STRUCTURED_REPLY.
+ * sends NBD_OPT_STRUCTURED_REPLY. The handshake is in nbd_handshake.c.
  */
 #include <hv/byteorder.h>
 #include <hv/nbd.h>
@@ -20,53 +20,27 @@
 #include <hv/printf.h>
 #include <hv/string.h>
 
-#define NBD_OLDSTYLE_MAGIC 0x00420281861253ULL /* proto.md "Oldstyle negotiation" */
-#define HS_KEEP		   255		       /* bytes of an option reply payload looked at */
-#define HS_REPLY_MAX	   8192		       /* longer option replies are a violation */
-#define WORK_PER_POLL	   1024		       /* transport calls per direction per poll */
+#include "nbd_internal.h"
 
 _Static_assert(NBD_MAX_INFLIGHT <= 64, "tx_busy has one bit per slot");
-
-enum hs_step {
-	HS_GREETING,	/* NBDMAGIC, IHAVEOPT, handshake flags */
-	HS_REPLY_HDR,	/* option reply header */
-	HS_REPLY_DATA,	/* its payload (the first HS_KEEP bytes) */
-	HS_SKIP,	/* the rest of a long payload, then hs_after_skip */
-	HS_EXPORT_NAME, /* reply to NBD_OPT_EXPORT_NAME */
-};
 
 enum rx_step {
 	RX_HDR,	 /* simple reply header */
 	RX_DATA, /* READ payload of slot rx_slot */
 };
 
-static bool is_pow2(u32 v)
-{
-	return v && !(v & (v - 1));
-}
-
 static bool is_write_type(u16 type)
 {
 	return type == NBD_CMD_WRITE || type == NBD_CMD_TRIM || type == NBD_CMD_WRITE_ZEROES;
 }
 
-static void __printf(2, 3) set_error(struct nbd_client *c, const char *fmt, ...)
+void __printf(2, 3) nbd_set_error(struct nbd_client *c, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(c->last_error, sizeof(c->last_error), fmt, ap);
 	va_end(ap);
-}
-
-/* Copy a server string (not trusted, not terminated) as printable ASCII. */
-static void copy_text(char *dst, size_t size, const u8 *src, u32 len)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < size && i < len; i++)
-		dst[i] = (src[i] >= 0x20 && src[i] < 0x7f) ? (char)src[i] : '?';
-	dst[i] = '\0';
 }
 
 void nbd_init(struct nbd_client *c, const struct nbd_transport *t, const char *export_name,
@@ -104,7 +78,7 @@ void nbd_init(struct nbd_client *c, const struct nbd_transport *t, const char *e
  * (proto.md "Transmission flags": "The client MUST NOT use a feature ...
  * unless that flag was set") and lies within the block size constraints.
  */
-static int validate(const struct nbd_client *c, const struct nbd_request *r)
+int nbd_validate(const struct nbd_client *c, const struct nbd_request *r)
 {
 	u16 need = 0, allowed = 0;
 	u32 max = c->max_block;
@@ -171,7 +145,7 @@ static void list_remove(struct nbd_client *c, struct nbd_request *r)
  * Take r off the client and report status; keeps the durability bookkeeping
  * that decides whether a FLUSH may report success (hv/nbd.h).
  */
-static void finish(struct nbd_client *c, struct nbd_request *r, int status)
+void nbd_finish(struct nbd_client *c, struct nbd_request *r, int status)
 {
 	list_remove(c, r);
 	r->state = NBD_RQ_IDLE;
@@ -207,7 +181,7 @@ int nbd_submit(struct nbd_client *c, struct nbd_request *r, u64 now_ms)
 		return -ENODEV;
 	if (!r->done)
 		return -EINVAL;
-	rc = validate(c, r);
+	rc = nbd_validate(c, r);
 	if (rc)
 		return rc;
 	r->state = NBD_RQ_QUEUED;
@@ -243,7 +217,7 @@ static void reset_io(struct nbd_client *c)
  * Drop the connection (why is in last_error) and schedule the next attempt:
  * every request on the wire becomes QUEUED again for replay in submit order.
  */
-static void teardown(struct nbd_client *c, u64 now)
+void nbd_teardown(struct nbd_client *c, u64 now)
 {
 	struct nbd_request *r;
 
@@ -275,7 +249,7 @@ static void teardown(struct nbd_client *c, u64 now)
 }
 
 /* A message broke the protocol: log what was wrong and hard-disconnect (proto.md "Transmission"). */
-static void __printf(3, 4) violation(struct nbd_client *c, u64 now, const char *fmt, ...)
+void __printf(3, 4) nbd_violation(struct nbd_client *c, u64 now, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -284,7 +258,7 @@ static void __printf(3, 4) violation(struct nbd_client *c, u64 now, const char *
 	va_end(ap);
 	pr_err("nbd %s: protocol violation: %s\n", c->export_name, c->last_error);
 	c->stats.protocol_violations++;
-	teardown(c, now);
+	nbd_teardown(c, now);
 }
 
 /* Begin a connection attempt; a transport that refuses at once counts as a failed attempt. */
@@ -297,15 +271,15 @@ static void start_connect(struct nbd_client *c, u64 now)
 	c->state = NBD_ST_CONNECTING;
 	rc = c->t.connect(c->t.ctx, now);
 	if (rc < 0) {
-		set_error(c, "transport connect failed (%d)", rc);
-		teardown(c, now);
+		nbd_set_error(c, "transport connect failed (%d)", rc);
+		nbd_teardown(c, now);
 	}
 }
 
 /* ---- byte I/O ---- */
 
 /* Receive into the read-ahead buffer: >0 bytes, 0 none yet, <0 closed or failed. */
-static long rx_fill(struct nbd_client *c)
+long nbd_rx_fill(struct nbd_client *c)
 {
 	long n;
 
@@ -325,7 +299,7 @@ static long rx_fill(struct nbd_client *c)
 }
 
 /* Make n (<= NBD_RXBUF_SIZE) bytes contiguous at rxbuf + rx_head: 1, 0 not yet, <0 failed. */
-static int rx_need(struct nbd_client *c, u32 n, u64 now)
+int nbd_rx_need(struct nbd_client *c, u32 n, u64 now)
 {
 	while (c->rx_tail - c->rx_head < n) {
 		long got;
@@ -335,7 +309,7 @@ static int rx_need(struct nbd_client *c, u32 n, u64 now)
 			c->rx_tail -= c->rx_head;
 			c->rx_head = 0;
 		}
-		got = rx_fill(c);
+		got = nbd_rx_fill(c);
 		if (got < 0)
 			return (int)got;
 		if (got == 0)
@@ -346,21 +320,21 @@ static int rx_need(struct nbd_client *c, u32 n, u64 now)
 }
 
 /* Report a failed receive: the peer closed or reset, possibly in the middle of a message. */
-static void rx_failed(struct nbd_client *c, u64 now, long rc, const char *during)
+void nbd_rx_failed(struct nbd_client *c, u64 now, long rc, const char *during)
 {
-	set_error(c, "connection closed or failed (%ld) %s", rc, during);
-	teardown(c, now);
+	nbd_set_error(c, "connection closed or failed (%ld) %s", rc, during);
+	nbd_teardown(c, now);
 }
 
 /* Send staged bytes: true when all are out, false if the transport is full or failed. */
-static bool tx_flush(struct nbd_client *c, u64 now)
+bool nbd_tx_flush(struct nbd_client *c, u64 now)
 {
 	while (c->tx_off < c->tx_len) {
 		long n = c->t.send(c->t.ctx, c->txbuf + c->tx_off, c->tx_len - c->tx_off, now);
 
 		if (n < 0 || n > (long)(c->tx_len - c->tx_off)) {
-			set_error(c, "send failed (%ld)", n);
-			teardown(c, now);
+			nbd_set_error(c, "send failed (%ld)", n);
+			nbd_teardown(c, now);
 			return false;
 		}
 		if (n == 0)
@@ -378,361 +352,6 @@ static bool tx_flush(struct nbd_client *c, u64 now)
 static bool tx_idle(const struct nbd_client *c)
 {
 	return c->tx_off == c->tx_len && !c->tx_payload;
-}
-
-/* ---- handshake (proto.md "Fixed newstyle negotiation", "NBD_OPT_INFO and NBD_OPT_GO") ---- */
-
-/* Stage IHAVEOPT, option, length and data (proto.md "Newstyle negotiation"). */
-static void stage_option(struct nbd_client *c, u32 opt, const void *data, u32 len)
-{
-	u8 *p = c->txbuf + c->tx_len;
-
-	put_be64(p, NBD_IHAVEOPT);
-	put_be32(p + 8, opt);
-	put_be32(p + 12, len);
-	memcpy(p + 16, data, len);
-	c->tx_len += 16 + len;
-	c->hs_opt = opt;
-}
-
-/* NBD_OPT_GO with the export name and one information request, NBD_INFO_BLOCK_SIZE. */
-static void stage_go(struct nbd_client *c)
-{
-	u8 data[4 + NBD_EXPORT_NAME_MAX + 4];
-	u32 n = strlen(c->export_name);
-
-	put_be32(data, n);
-	memcpy(data + 4, c->export_name, n);
-	put_be16(data + 4 + n, 1);
-	put_be16(data + 6 + n, NBD_INFO_BLOCK_SIZE);
-	stage_option(c, NBD_OPT_GO, data, n + 8);
-}
-
-/* The handshake failed for a reason the server told us: soft disconnect, then retry later. */
-static void hs_refused(struct nbd_client *c, u64 now)
-{
-	u8 *p = c->txbuf;
-
-	pr_err("nbd %s: %s\n", c->export_name, c->last_error);
-	/* "it MUST use soft disconnect" (proto.md "Termination of the session during option haggling") */
-	c->tx_off = c->tx_len = 0;
-	put_be64(p, NBD_IHAVEOPT);
-	put_be32(p + 8, NBD_OPT_ABORT);
-	put_be32(p + 12, 0);
-	c->t.send(c->t.ctx, p, 16, now);
-	teardown(c, now);
-}
-
-/*
- * The server's greeting: only fixed newstyle is spoken. Answer with the client
- * flags and NBD_OPT_GO straight away (no other option is needed).
- */
-static void hs_greeting(struct nbd_client *c, u64 now)
-{
-	const u8 *p = c->rxbuf + c->rx_head;
-	u64 magic = get_be64(p), opt_magic = get_be64(p + 8);
-	u16 hflags = get_be16(p + 16);
-	u32 cflags = NBD_FLAG_C_FIXED_NEWSTYLE;
-
-	c->rx_head += NBD_GREETING_SIZE;
-	if (magic != NBD_MAGIC) {
-		violation(c, now, "bad greeting magic 0x%016llx (not an NBD server?)",
-			  (unsigned long long)magic);
-		return;
-	}
-	if (opt_magic == NBD_OLDSTYLE_MAGIC) {
-		set_error(c,
-			  "server uses oldstyle negotiation, which this client does not support");
-		c->stats.protocol_violations++;
-		teardown(c, now);
-		return;
-	}
-	if (opt_magic != NBD_IHAVEOPT) {
-		violation(c, now, "bad greeting magic 0x%016llx after NBDMAGIC",
-			  (unsigned long long)opt_magic);
-		return;
-	}
-	if (!(hflags & NBD_FLAG_FIXED_NEWSTYLE)) {
-		set_error(c, "server does not offer fixed newstyle negotiation "
-			     "(NBD_FLAG_FIXED_NEWSTYLE), which this client requires");
-		pr_err("nbd %s: %s\n", c->export_name, c->last_error);
-		teardown(c, now);
-		return;
-	}
-	/* NBD_FLAG_C_NO_ZEROES "MUST NOT be set if the server did not set NBD_FLAG_NO_ZEROES" */
-	c->hs_no_zeroes = hflags & NBD_FLAG_NO_ZEROES;
-	if (c->hs_no_zeroes)
-		cflags |= NBD_FLAG_C_NO_ZEROES;
-	put_be32(c->txbuf + c->tx_len, cflags);
-	c->tx_len += 4;
-	stage_go(c);
-	c->hs_step = HS_REPLY_HDR;
-}
-
-/* Enter transmission with the facts in hs_*; compare them with an earlier connection's. */
-static void hs_done(struct nbd_client *c, u64 now)
-{
-	struct nbd_request *r, *next;
-	bool changed = c->negotiated && (c->hs_size != c->size || c->hs_tflags != c->tflags ||
-					 c->hs_min != c->min_block || c->hs_max != c->max_block);
-
-	if (!(c->hs_tflags & NBD_FLAG_HAS_FLAGS)) { /* "NBD_FLAG_HAS_FLAGS: MUST always be 1" */
-		violation(c, now, "transmission flags 0x%04x lack NBD_FLAG_HAS_FLAGS",
-			  c->hs_tflags);
-		return;
-	}
-	c->size = c->hs_size;
-	c->tflags = c->hs_tflags;
-	c->min_block = c->hs_min;
-	c->pref_block = c->hs_pref;
-	c->max_block = c->hs_max;
-	c->negotiated = true;
-	c->state = NBD_ST_READY;
-	c->backoff_ms = c->backoff_min_ms;
-	c->last_io_ms = now;
-	c->stats.connects++;
-	if (c->ever_ready)
-		c->stats.reconnects++;
-	c->ever_ready = true;
-	pr_info("nbd %s: connected: %llu bytes, flags 0x%04x, block sizes %u/%u/%u\n",
-		c->export_name, (unsigned long long)c->size, c->tflags, c->min_block, c->pref_block,
-		c->max_block);
-	if (!changed)
-		return;
-	pr_warn(
-	    "nbd %s: the export changed across the reconnect; checking pending requests again\n",
-	    c->export_name);
-	for (r = c->head; r; r = next) {
-		int rc = validate(c, r);
-
-		next = r->next;
-		if (rc)
-			finish(c, r, rc == -EINVAL ? -EIO : rc);
-	}
-}
-
-/* NBD_INFO_EXPORT and NBD_INFO_BLOCK_SIZE; others "MUST" be ignored (proto.md "NBD_REP_INFO"). */
-static void hs_info(struct nbd_client *c, u64 now, const u8 *p, u32 len)
-{
-	u16 type = get_be16(p);
-
-	if (type == NBD_INFO_EXPORT) {
-		if (len != 12) {
-			violation(c, now, "NBD_INFO_EXPORT of %u bytes, must be 12", len);
-			return;
-		}
-		c->hs_size = get_be64(p + 2);
-		c->hs_tflags = get_be16(p + 10);
-		c->hs_have_export = true;
-	} else if (type == NBD_INFO_BLOCK_SIZE) {
-		u32 min, pref, max;
-
-		if (len != 14) {
-			violation(c, now, "NBD_INFO_BLOCK_SIZE of %u bytes, must be 14", len);
-			return;
-		}
-		min = get_be32(p + 2);
-		pref = get_be32(p + 6);
-		max = get_be32(p + 10);
-		/* proto.md "Block size constraints": powers of 2, min <= 64 KiB, max a multiple of min */
-		if (!is_pow2(min) || min > 64 * KiB || !is_pow2(pref) || max < min ||
-		    (max != 0xffffffffU && max % min)) {
-			violation(c, now,
-				  "invalid block sizes: minimum %u, preferred %u, maximum %u", min,
-				  pref, max);
-			return;
-		}
-		c->hs_min = min;
-		c->hs_pref = pref;
-		c->hs_max = max;
-	}
-}
-
-/* Why an NBD_OPT_GO failed, for the log and nbd_last_error(). */
-static void hs_error(struct nbd_client *c, u32 type, const u8 *msg, u32 len)
-{
-	char text[96];
-	const char *what;
-
-	copy_text(text, sizeof(text), msg, len);
-	switch (type) {
-	case NBD_REP_ERR_UNKNOWN:
-		what = "not found on server";
-		break;
-	case NBD_REP_ERR_TLS_REQD:
-		what = "requires TLS, which this client does not support";
-		break;
-	case NBD_REP_ERR_POLICY:
-		what = "refused by the server's policy";
-		break;
-	case NBD_REP_ERR_SHUTDOWN:
-		what = "unavailable: the server is shutting down";
-		break;
-	case NBD_REP_ERR_BLOCK_SIZE_REQD:
-		what = "refused: the server requires block size negotiation";
-		break;
-	case NBD_REP_ERR_INVALID:
-		what = "refused: the server found NBD_OPT_GO invalid";
-		break;
-	default:
-		what = "refused by the server";
-		break;
-	}
-	set_error(c, "export '%s' %s (reply 0x%08x)%s%s", c->export_name, what, type,
-		  text[0] ? ": " : "", text);
-}
-
-/* One option reply to NBD_OPT_GO: the first len bytes of its full_len-byte payload are at p. */
-static void hs_reply(struct nbd_client *c, u64 now, const u8 *p, u32 len, u32 full_len)
-{
-	u32 type = c->hs_type;
-
-	if (type == NBD_REP_ACK) {
-		if (full_len)
-			violation(c, now, "NBD_REP_ACK with %u bytes of data", full_len);
-		else if (!c->hs_have_export) /* "MUST send ... NBD_INFO_EXPORT" before the ACK */
-			violation(c, now, "NBD_REP_ACK to NBD_OPT_GO without NBD_INFO_EXPORT");
-		else
-			hs_done(c, now);
-		return;
-	}
-	if (type == NBD_REP_INFO) {
-		if (full_len < 2)
-			violation(c, now, "NBD_REP_INFO of %u bytes", full_len);
-		else
-			hs_info(c, now, p, full_len);
-		return;
-	}
-	if (!(type & NBD_REP_FLAG_ERROR)) {
-		violation(c, now, "unexpected option reply type %u to NBD_OPT_GO", type);
-		return;
-	}
-	if (type == NBD_REP_ERR_UNSUP) {
-		/* "clients SHOULD be prepared to also handle NBD_REP_ERR_UNSUP by falling back" */
-		pr_info("nbd %s: server lacks NBD_OPT_GO; using NBD_OPT_EXPORT_NAME\n",
-			c->export_name);
-		stage_option(c, NBD_OPT_EXPORT_NAME, c->export_name, strlen(c->export_name));
-		c->hs_after_skip = HS_EXPORT_NAME;
-		return;
-	}
-	hs_error(c, type, p, len);
-	hs_refused(c, now);
-}
-
-/* Option reply header: magic, the option it answers, type, length. */
-static void hs_reply_hdr(struct nbd_client *c, u64 now)
-{
-	const u8 *p = c->rxbuf + c->rx_head;
-	u64 magic = get_be64(p);
-	u32 opt = get_be32(p + 8);
-
-	c->rx_head += NBD_OPT_REPLY_SIZE;
-	c->hs_type = get_be32(p + 12);
-	c->hs_len = get_be32(p + 16);
-	if (magic != NBD_OPT_REPLY_MAGIC) {
-		violation(c, now, "bad option reply magic 0x%016llx", (unsigned long long)magic);
-		return;
-	}
-	if (opt != c->hs_opt) {
-		violation(c, now, "option reply for option %u, expected %u", opt, c->hs_opt);
-		return;
-	}
-	if (c->hs_len > HS_REPLY_MAX) { /* strings "MUST be no longer than 4096 bytes" */
-		violation(c, now, "option reply of %u bytes", c->hs_len);
-		return;
-	}
-	c->hs_step = HS_REPLY_DATA;
-}
-
-/* The reply to NBD_OPT_EXPORT_NAME: size, flags, and 124 zeroes unless NO_ZEROES. */
-static int hs_export_name(struct nbd_client *c, u64 now)
-{
-	u32 n = c->hs_no_zeroes ? 10 : 134;
-	int rc = rx_need(c, n, now);
-	const u8 *p = c->rxbuf + c->rx_head;
-
-	if (rc <= 0)
-		return rc;
-	c->rx_head += n;
-	c->hs_size = get_be64(p);
-	c->hs_tflags = get_be16(p + 8);
-	hs_done(c, now);
-	return 1;
-}
-
-/* Discard hs_skip bytes of a long option reply. */
-static int hs_skip(struct nbd_client *c, u64 now)
-{
-	u32 n;
-
-	if (!c->hs_skip) {
-		c->hs_step = c->hs_after_skip;
-		return 1;
-	}
-	if (c->rx_head == c->rx_tail) {
-		long got = rx_fill(c);
-
-		if (got <= 0)
-			return (int)got;
-		c->last_io_ms = now;
-	}
-	n = MIN(c->hs_skip, c->rx_tail - c->rx_head);
-	c->rx_head += n;
-	c->hs_skip -= n;
-	return 1;
-}
-
-/* One step of the handshake: 1 progress, 0 waiting for bytes, <0 receive failed. */
-static int hs_step(struct nbd_client *c, u64 now)
-{
-	u32 keep;
-	int rc;
-
-	switch (c->hs_step) {
-	case HS_GREETING:
-		rc = rx_need(c, NBD_GREETING_SIZE, now);
-		if (rc > 0)
-			hs_greeting(c, now);
-		return rc;
-	case HS_REPLY_HDR:
-		rc = rx_need(c, NBD_OPT_REPLY_SIZE, now);
-		if (rc > 0)
-			hs_reply_hdr(c, now);
-		return rc;
-	case HS_REPLY_DATA:
-		keep = MIN(c->hs_len, HS_KEEP);
-		rc = rx_need(c, keep, now);
-		if (rc > 0) {
-			const u8 *p = c->rxbuf + c->rx_head;
-
-			c->rx_head += keep;
-			c->hs_skip = c->hs_len - keep;
-			c->hs_after_skip = HS_REPLY_HDR;
-			c->hs_step = HS_SKIP;
-			hs_reply(c, now, p, keep, c->hs_len);
-		}
-		return rc;
-	case HS_SKIP:
-		return hs_skip(c, now);
-	default:
-		return hs_export_name(c, now);
-	}
-}
-
-/* Advance the handshake as far as the bytes at hand allow. */
-static void hs_run(struct nbd_client *c, u64 now)
-{
-	for (int i = 0; i < WORK_PER_POLL && c->state == NBD_ST_HANDSHAKE; i++) {
-		int rc;
-
-		if (c->tx_len && !tx_flush(c, now))
-			return;
-		rc = hs_step(c, now);
-		if (rc < 0 && c->state == NBD_ST_HANDSHAKE)
-			rx_failed(c, now, rc, "during the handshake");
-		if (rc <= 0)
-			return;
-	}
 }
 
 /* ---- transmission: receiving replies (proto.md "Simple reply message") ---- */
@@ -763,7 +382,7 @@ static void complete_slot(struct nbd_client *c, u32 i, int status)
 	c->nr_sent--;
 	*s = (struct nbd_slot){ 0 };
 	if (r)
-		finish(c, r, status);
+		nbd_finish(c, r, status);
 }
 
 /* "If the client receives an NBD_ESHUTDOWN error it MUST initiate a soft disconnect." */
@@ -777,8 +396,8 @@ static void server_shutting_down(struct nbd_client *c, u64 now)
 		put_be16(p + 6, NBD_CMD_DISC);
 		c->t.send(c->t.ctx, p, NBD_REQUEST_SIZE, now);
 	}
-	set_error(c, "server is shutting down (NBD_ESHUTDOWN)");
-	teardown(c, now);
+	nbd_set_error(c, "server is shutting down (NBD_ESHUTDOWN)");
+	nbd_teardown(c, now);
 }
 
 /* A simple reply header: match it to its slot; a READ's payload follows only if error is 0. */
@@ -793,17 +412,17 @@ static void rx_header(struct nbd_client *c, u64 now)
 	c->rx_head += NBD_SIMPLE_REPLY_SIZE;
 	if (magic == NBD_STRUCTURED_REPLY_MAGIC) {
 		/* "The server MUST NOT send this reply type unless ... negotiated" */
-		violation(c, now,
-			  "structured reply chunk, but structured replies were not negotiated");
+		nbd_violation(c, now,
+			      "structured reply chunk, but structured replies were not negotiated");
 		return;
 	}
 	if (magic != NBD_SIMPLE_REPLY_MAGIC) {
-		violation(c, now, "bad reply magic 0x%08x", magic);
+		nbd_violation(c, now, "bad reply magic 0x%08x", magic);
 		return;
 	}
 	if (i >= NBD_MAX_INFLIGHT || !s->busy || s->cookie != cookie) {
-		violation(c, now, "reply for handle 0x%016llx, which is not in flight",
-			  (unsigned long long)cookie);
+		nbd_violation(c, now, "reply for handle 0x%016llx, which is not in flight",
+			      (unsigned long long)cookie);
 		return;
 	}
 	if (c->tx_busy & (1ULL << i)) {
@@ -812,8 +431,9 @@ static void rx_header(struct nbd_client *c, u64 now)
 		 * acknowledge a write it has not received, and free the buffer
 		 * its data is still being sent from.
 		 */
-		violation(c, now, "reply for handle 0x%016llx before its request was sent in full",
-			  (unsigned long long)cookie);
+		nbd_violation(c, now,
+			      "reply for handle 0x%016llx before its request was sent in full",
+			      (unsigned long long)cookie);
 		return;
 	}
 	if (err == NBD_ESHUTDOWN) {
@@ -863,7 +483,7 @@ static int rx_data(struct nbd_client *c, u64 now)
 		n = got;
 		c->last_io_ms = now;
 	} else {
-		got = rx_fill(c);
+		got = nbd_rx_fill(c);
 		if (got > 0)
 			c->last_io_ms = now;
 		return got < 0 ? (int)got : got > 0;
@@ -885,15 +505,15 @@ static void rx_run(struct nbd_client *c, u64 now)
 		if (c->rx_step == RX_DATA) {
 			rc = rx_data(c, now);
 		} else {
-			rc = rx_need(c, NBD_SIMPLE_REPLY_SIZE, now);
+			rc = nbd_rx_need(c, NBD_SIMPLE_REPLY_SIZE, now);
 			if (rc > 0)
 				rx_header(c, now);
 		}
 		if (rc < 0 && c->state == NBD_ST_READY)
-			rx_failed(c, now, rc,
-				  c->rx_step == RX_DATA || c->rx_head != c->rx_tail
-				      ? "in the middle of a reply"
-				      : "while waiting for replies");
+			nbd_rx_failed(c, now, rc,
+				      c->rx_step == RX_DATA || c->rx_head != c->rx_tail
+					  ? "in the middle of a reply"
+					  : "while waiting for replies");
 		if (rc <= 0)
 			return;
 	}
@@ -969,8 +589,8 @@ static bool tx_send_payload(struct nbd_client *c, u64 now)
 		long n = c->t.send(c->t.ctx, (const u8 *)r->buf + c->tx_payload_off, left, now);
 
 		if (n < 0 || n > (long)left) {
-			set_error(c, "send failed (%ld)", n);
-			teardown(c, now);
+			nbd_set_error(c, "send failed (%ld)", n);
+			nbd_teardown(c, now);
 			return false;
 		}
 		if (n == 0)
@@ -989,7 +609,7 @@ static void tx_run(struct nbd_client *c, u64 now)
 	for (int i = 0; i < WORK_PER_POLL && c->state == NBD_ST_READY; i++) {
 		struct nbd_request *r;
 
-		if (c->tx_len && !tx_flush(c, now))
+		if (c->tx_len && !nbd_tx_flush(c, now))
 			return;
 		if (c->tx_payload && !tx_send_payload(c, now))
 			return;
@@ -1015,14 +635,14 @@ static void time_out(struct nbd_client *c, struct nbd_request *r, u64 now)
 	if (r->state == NBD_RQ_SENT) {
 		if (c->tx_payload == r) {
 			/* Its data can no longer be read from r->buf: the request cannot be completed. */
-			set_error(c, "a WRITE timed out while its data was being sent");
-			teardown(c, now);
+			nbd_set_error(c, "a WRITE timed out while its data was being sent");
+			nbd_teardown(c, now);
 		} else {
 			c->slots[r->slot].rq = NULL;
 		}
 	}
 	c->stats.timeouts++;
-	finish(c, r, -ETIMEDOUT);
+	nbd_finish(c, r, -ETIMEDOUT);
 }
 
 /* Fail every request whose deadline has passed; the list is in submit order. */
@@ -1045,27 +665,23 @@ static void drive_connection(struct nbd_client *c, u64 now)
 	int st;
 
 	if (c->state == NBD_ST_IDLE || (c->state == NBD_ST_BACKOFF && now >= c->next_attempt_ms)) {
-		c->hs_step = HS_GREETING;
-		c->hs_have_export = false;
-		c->hs_min = 1;
-		c->hs_pref = 4096;
-		c->hs_max = 0xffffffffU;
+		nbd_hs_begin(c);
 		start_connect(c, now);
 	}
 	if (c->state < NBD_ST_CONNECTING || c->state > NBD_ST_READY)
 		return;
 	st = c->t.status(c->t.ctx);
 	if (st == NBD_TRANSPORT_DOWN) {
-		set_error(c, c->state == NBD_ST_CONNECTING ? "could not connect to the server"
-							   : "transport went down");
-		teardown(c, now);
+		nbd_set_error(c, c->state == NBD_ST_CONNECTING ? "could not connect to the server"
+							       : "transport went down");
+		nbd_teardown(c, now);
 		return;
 	}
 	if (c->state == NBD_ST_CONNECTING && st == NBD_TRANSPORT_UP)
 		c->state = NBD_ST_HANDSHAKE;
 	if (c->state != NBD_ST_READY && now - c->attempt_start_ms >= c->connect_ms) {
-		set_error(c, "no handshake within %u ms", c->connect_ms);
-		teardown(c, now);
+		nbd_set_error(c, "no handshake within %u ms", c->connect_ms);
+		nbd_teardown(c, now);
 	}
 }
 
@@ -1075,14 +691,14 @@ void nbd_poll(struct nbd_client *c, u64 now_ms)
 		return;
 	drive_connection(c, now_ms);
 	if (c->state == NBD_ST_HANDSHAKE)
-		hs_run(c, now_ms);
+		nbd_hs_run(c, now_ms);
 	if (c->state == NBD_ST_READY) {
 		rx_run(c, now_ms);
 		tx_run(c, now_ms);
 	}
 	if (c->state == NBD_ST_READY && c->nr_sent && now_ms - c->last_io_ms >= c->stall_ms) {
-		set_error(c, "no reply for %u ms", c->stall_ms);
-		teardown(c, now_ms);
+		nbd_set_error(c, "no reply for %u ms", c->stall_ms);
+		nbd_teardown(c, now_ms);
 	}
 	expire(c, now_ms);
 }
@@ -1106,7 +722,7 @@ void nbd_shutdown(struct nbd_client *c, u64 now_ms)
 		c->t.close(c->t.ctx);
 	c->state = NBD_ST_SHUTDOWN;
 	while (c->head)
-		finish(c, c->head, -EIO);
+		nbd_finish(c, c->head, -EIO);
 	pr_info("nbd %s: shut down\n", c->export_name);
 }
 

@@ -9,7 +9,7 @@ B=$(realpath -m "${1:-$ROOT/build/hosted}")
 mkdir -p "$B"
 cc -std=gnu11 -O2 -g -Wall -Wextra -Werror -I"$ROOT/kernel/include" -o "$B/hosted_nbd_bench" \
 	"$ROOT/tests/hosted/hosted_nbd_bench.c" "$ROOT/tests/hosted/hosted_nbd_sock.c" \
-	"$ROOT/kernel/blk/nbd.c"
+	"$ROOT/kernel/blk/nbd.c" "$ROOT/kernel/blk/nbd_handshake.c"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 nbdkit --exit-with-parent -f -i 127.0.0.1 -p "$port" memory 256M &
 srv=$!

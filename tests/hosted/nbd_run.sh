@@ -41,7 +41,7 @@ echo "nbd_run: building $PROG"
 cc -std=gnu11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -I"$ROOT/kernel/include" -o "$PROG" \
 	"$ROOT/tests/hosted/hosted_nbd.c" "$ROOT/tests/hosted/hosted_nbd_sock.c" \
-	"$ROOT/kernel/blk/nbd.c" "$ROOT/kernel/vdev/virtio_blk.c" "$ROOT/kernel/vdev/virtio_pci.c" \
+	"$ROOT/kernel/blk/nbd.c" "$ROOT/kernel/blk/nbd_handshake.c" "$ROOT/kernel/vdev/virtio_blk.c" "$ROOT/kernel/vdev/virtio_pci.c" \
 	"$ROOT/kernel/vdev/virtqueue.c" || exit 1
 
 free_port() {

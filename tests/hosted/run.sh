@@ -51,7 +51,7 @@ trap 'exit 1' INT TERM
 mkdir -p "$B"
 echo "hosted-test: building $PROG and $PROG-san"
 SRCS="$ROOT/tests/hosted/hosted_net.c $ROOT/tests/hosted/hosted_net_nbd.c
-$ROOT/tests/hosted/hosted_net_nbdc.c $ROOT/kernel/blk/nbd.c
+$ROOT/tests/hosted/hosted_net_nbdc.c $ROOT/kernel/blk/nbd.c $ROOT/kernel/blk/nbd_handshake.c
 $ROOT/tests/hosted/tap.c $(ls "$ROOT"/kernel/net/*.c)"
 CFLAGS="-std=gnu11 -g -Wall -Wextra -Werror -I$ROOT/kernel/include"
 cc $CFLAGS -O2 -o "$PROG" $SRCS || exit 1
