@@ -171,6 +171,7 @@ static int vdisk_create(struct vsi_disk *d)
 	if (err) {
 		pr_err("vsi %s: export '%s': the disk device refused its parameters (%d)",
 		       d->v->name, d->v->cfg->disk.export_name, err);
+		page_free((u64)(uintptr_t)bounce, VDISK_BOUNCE_BYTES); /* identity-mapped */
 		return err;
 	}
 	d->present = true;
