@@ -606,9 +606,33 @@ on_triple_fault = stop
     c.check(c.count(r"^\[once\] GUEST hostile-triple: start") == 1, "'once' was restarted")
 
 
+# What Bochs 2.7 itself does differently from the architecture, with or
+# without the hypervisor (docs/vsi-platform.md "Debug registers"): the debug
+# guest's verdict for these may be this FAIL, and only this one.
+BOCHS_DEBUG_DEVIATIONS = {
+    # The #DB held back by MOV SS is lost when INT3/INT1 follows.
+    "mov-ss-int3-data-bp": r"FAIL \(1 exceptions, want 2 \(first: vector 3 ",
+    "mov-ss-int1-data-bp": r"FAIL \(1 exceptions, want 2 \(first: vector 1 ",
+}
+
+
+def check_debug_guest(c, vsi):
+    """The debug guest finished; every verdict is ok or a known Bochs deviation."""
+    c.expect(rf"\[{vsi}\] GUEST debug: done")
+    exp = [l for l in c.guest_lines(vsi) if l.startswith("EXPECT ")]
+    c.check(len(exp) >= 10, f"VSI {vsi}: only {len(exp)} EXPECT lines")
+    for line in exp:
+        what, verdict = line[len("EXPECT "):].split(": ", 1)
+        known = BOCHS_DEBUG_DEVIATIONS.get(what)
+        c.check(verdict == "ok" or (known and re.match(known, verdict)),
+                f"VSI {vsi}: {line}")
+
+
 def test_bochs_vsi_entry_failure(c):
     """selftest=bad-guest-state breaks RFLAGS of the first VSI: the entry
-    failure names the SDM rule, that VSI faults, the other runs on."""
+    failure names the SDM rule, that VSI faults, the other runs on. Beside
+    them the debug guest single-steps exiting instructions and uses data
+    and instruction breakpoints."""
     cfg = """[vsi broken]
 cpus = 1
 memory = 4M
@@ -618,14 +642,22 @@ rom = hello.rom
 cpus = 2
 memory = 4M
 rom = hello.rom
+
+[vsi debug]
+cpus = 3
+memory = 4M
+rom = debug.rom
 """
-    c.bochs_vsis(cfg, ["hello.rom"], cmdline="selftest=bad-guest-state", cpus=3, megs=256)
+    c.bochs_vsis(cfg, ["hello.rom", "debug.rom"], cmdline="selftest=bad-guest-state", cpus=4,
+                 megs=256)
     c.expect(r"vsi broken: vCPU 0: VM entry failed: INVALID_GUEST_STATE")
     c.expect(r"vsi broken: failed check: RFLAGS 0x0: bit 1 must be 1 [^\n]*SDM 26\.3\.1\.4")
     c.expect(r"  RIP 0x000000000000fff0 ")
     c.expect(r"vsi broken: faulted and stopped")
     check_hello(c, "fine")
+    check_debug_guest(c, "debug")
     c.expect_absent(r"^\[broken\]")
+    c.expect_absent(r"vsi debug: .*(faulted|VM entry failed)")
 
 
 def test_bochs_vsi_reset_ports(c):

@@ -62,19 +62,49 @@
 	(BIT(26) /* IBRS/IBPB */ | BIT(27) /* STIBP */ | BIT(29) /* ARCH_CAPABILITIES */ | \
 	 BIT(31) /* SSBD */)
 
+/*
+ * The instruction at GUEST_RIP completed as the hypervisor emulated it: do
+ * what the CPU does at the end of an instruction. Blocking by STI/MOV SS
+ * ends (SDM 26.3.1.5), RF is cleared (SDM 18.3.1.1), and TF set at its
+ * start leaves a single-step trap pending (BS), which the CPU delivers
+ * after VM entry (SDM 26.7.3) ahead of any interrupt (inject_pending()).
+ * IA32_DEBUGCTL.BTF is always 0 here (docs/vsi-platform.md).
+ */
 void vmx_skip_instruction(void)
 {
+	u64 rflags = vmcs_readl(GUEST_RFLAGS);
+
 	vmcs_writel(GUEST_RIP, vmcs_readl(GUEST_RIP) + vmcs_read32(VM_EXIT_INSTRUCTION_LEN));
-	/* The instruction completed: blocking by STI/MOV SS ends (SDM 26.3.1.5). */
 	vmcs_write32(GUEST_INTERRUPTIBILITY_INFO,
 		     vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) &
 			 ~(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
+	if (rflags & X86_RFLAGS_RF)
+		vmcs_writel(GUEST_RFLAGS, rflags & ~X86_RFLAGS_RF);
+	if (rflags & X86_RFLAGS_TF)
+		vmcs_writel(GUEST_PENDING_DBG_EXCEPTIONS,
+			    vmcs_readl(GUEST_PENDING_DBG_EXCEPTIONS) | PENDING_DBG_BS);
 }
 
+/* Traps and aborts; every other exception the hypervisor raises is a fault (SDM 6.15). */
+static bool exception_is_fault(u32 vector)
+{
+	return vector != X86_TRAP_DB && vector != X86_TRAP_NMI && vector != X86_TRAP_BP &&
+	       vector != X86_TRAP_OF && vector != X86_TRAP_DF && vector != X86_TRAP_MC;
+}
+
+/*
+ * A hardware exception at the next VM entry. The CPU pushes GUEST_RFLAGS as
+ * it is (SDM 26.6.1.1), so for a fault RF is set here as the CPU sets it in
+ * the frame of a fault it raises itself (SDM 18.3.1.1): the handler's IRET
+ * re-executes the instruction without re-triggering its instruction
+ * breakpoint.
+ */
 void vmx_inject_exception(u32 vector, bool has_error, u32 error)
 {
 	u32 info = INTR_INFO_VALID_BIT | INTR_TYPE_HARD_EXCEPTION | vector;
 
+	if (exception_is_fault(vector))
+		vmcs_writel(GUEST_RFLAGS, vmcs_readl(GUEST_RFLAGS) | X86_RFLAGS_RF);
 	if (has_error) {
 		info |= INTR_INFO_DELIVER_CODE_BIT;
 		vmcs_write32(VM_ENTRY_EXCEPTION_ERROR_CODE, error);

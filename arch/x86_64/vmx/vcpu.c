@@ -23,6 +23,7 @@
 /* x86 reset values (SDM Vol. 3 Table 10-1). */
 #define RESET_CR0	    0x60000010ULL /* CD, NW, ET */
 #define RESET_RFLAGS	    0x2ULL
+#define RESET_DR6	    0xffff0ff0ULL
 #define RESET_DR7	    0x400ULL
 #define RESET_CS_SELECTOR   0xf000
 #define RESET_CS_BASE	    0xffff0000ULL
@@ -106,13 +107,17 @@ static int setup_controls(void)
 			    SECONDARY_EXEC_UNRESTRICTED_GUEST | SECONDARY_EXEC_WBINVD_EXITING,
 			SECONDARY_EXEC_ENABLE_RDTSCP | SECONDARY_EXEC_ENABLE_INVPCID, c->proc2_ctls,
 			&proc2);
+	/* DR7 and IA32_DEBUGCTL are the guest's: saved at exit, loaded at entry
+	 * (SDM 27.3.1, 26.3.2.1); a VM exit sets DR7 to 0x400 for the host. */
 	err |= set_ctls("VM-exit",
-			VM_EXIT_HOST_ADDR_SPACE_SIZE | VM_EXIT_ACK_INTR_ON_EXIT |
-			    VM_EXIT_SAVE_IA32_PAT | VM_EXIT_LOAD_IA32_PAT | VM_EXIT_SAVE_IA32_EFER |
-			    VM_EXIT_LOAD_IA32_EFER,
+			VM_EXIT_SAVE_DEBUG_CONTROLS | VM_EXIT_HOST_ADDR_SPACE_SIZE |
+			    VM_EXIT_ACK_INTR_ON_EXIT | VM_EXIT_SAVE_IA32_PAT |
+			    VM_EXIT_LOAD_IA32_PAT | VM_EXIT_SAVE_IA32_EFER | VM_EXIT_LOAD_IA32_EFER,
 			0, c->exit_ctls, &exit);
-	err |= set_ctls("VM-entry", VM_ENTRY_LOAD_IA32_PAT | VM_ENTRY_LOAD_IA32_EFER, 0,
-			c->entry_ctls, &entry);
+	err |= set_ctls("VM-entry",
+			VM_ENTRY_LOAD_DEBUG_CONTROLS | VM_ENTRY_LOAD_IA32_PAT |
+			    VM_ENTRY_LOAD_IA32_EFER,
+			0, c->entry_ctls, &entry);
 	if (err)
 		return -ENOTSUP;
 	/* CR3-load/store exiting may be forced on without true controls; EPT does not need them. */
@@ -164,6 +169,20 @@ static void setup_host_state(void)
 	vmcs_writel(HOST_RIP, (u64)(uintptr_t)vmx_exit);
 }
 
+/*
+ * DR0-DR3 and DR6 are not in the VMCS: the guest's stay in the registers of
+ * the CPU its vCPU is pinned to (the hypervisor never uses them), so a reset
+ * clears them there (SDM Vol. 3 Table 10-1).
+ */
+static void reset_debug_registers(void)
+{
+	u64 zero = 0, dr6 = RESET_DR6;
+
+	asm volatile("mov %0, %%db0; mov %0, %%db1; mov %0, %%db2; mov %0, %%db3; mov %1, %%db6"
+		     :
+		     : "r"(zero), "r"(dr6));
+}
+
 #define SET_SEG(seg, sel, base, limit, ar)                 \
 	do {                                               \
 		vmcs_write16(GUEST_##seg##_SELECTOR, sel); \
@@ -197,6 +216,7 @@ void vmx_reset_guest_state(struct vcpu *vc, bool sipi, u32 vector)
 	vmcs_writel(GUEST_RSP, 0);
 	vmcs_writel(GUEST_RFLAGS, RESET_RFLAGS);
 	vmcs_writel(GUEST_DR7, RESET_DR7);
+	reset_debug_registers();
 	vmcs_writel(GUEST_PENDING_DBG_EXCEPTIONS, 0);
 	vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, 0);
 	vmcs_write32(GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_ACTIVE);
@@ -346,8 +366,11 @@ static void inject_pending(struct vcpu *vc)
 	}
 	vector = apicv_active(vc) ? -1 : vlapic_pending(&vc->lapic);
 	if (vector >= 0) {
+		/* A #DB trap left pending (vmx_skip_instruction()) comes before an
+		 * interrupt (SDM 6.9): the window exit follows its delivery. */
 		if (!(vmcs_readl(GUEST_RFLAGS) & X86_RFLAGS_IF) ||
-		    (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))) {
+		    (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS)) ||
+		    (vmcs_readl(GUEST_PENDING_DBG_EXCEPTIONS) & PENDING_DBG_TRAPS)) {
 			vmcs_write32(CPU_BASED_VM_EXEC_CONTROL,
 				     proc | CPU_BASED_INTR_WINDOW_EXITING);
 			a->window_requested = true;

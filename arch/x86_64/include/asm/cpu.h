@@ -38,7 +38,9 @@
 
 #define X86_RFLAGS_CF BIT(0)
 #define X86_RFLAGS_ZF BIT(6)
+#define X86_RFLAGS_TF BIT(8)
 #define X86_RFLAGS_IF BIT(9)
+#define X86_RFLAGS_RF BIT(16)
 
 /* CPUID.01H:ECX / EDX */
 #define CPUID_1_ECX_VMX		 BIT(5)
