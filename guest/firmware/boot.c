@@ -7,6 +7,7 @@
 #include "console.h"
 #include "fat.h"
 #include "gpt.h"
+#include "handoff.h"
 #include "io.h"
 #include "layout.h"
 #include "mem.h"
@@ -18,6 +19,7 @@
 #define INITRD_ALIGN	 4096
 #define INITRD_PAD	 4 /* concatenated cpio archives start 4-byte aligned */
 #define KERNEL_RAM_START (1 * MiB)
+#define STAGE_ALIGN	 4096
 
 static struct vblk vblk;
 static struct fat_fs fs;
@@ -155,7 +157,8 @@ static void kernel_probe(const struct fat_file *f, u64 ram_hi)
 	read_exact(f, 0, kernel_head, n, path);
 	plan.head = kernel_head;
 	plan.head_len = n;
-	rc = kfmt_probe(&plan.ki, kernel_head, n, f->size, KERNEL_RAM_START, ram_hi, &why);
+	/* From 0: what is reserved below 1 MiB is named by the claims (kernel_place()). */
+	rc = kfmt_probe(&plan.ki, kernel_head, n, f->size, 0, ram_hi, &why);
 	while (rc == KFMT_MORE) {
 		read_exact(f, plan.ki.need_off, kernel_more, plan.ki.need_len, path);
 		rc = kfmt_feed(&plan.ki, kernel_more, plan.ki.need_len, &why);
@@ -164,13 +167,21 @@ static void kernel_probe(const struct fat_file *f, u64 ram_hi)
 		fw_fatal("kernel %s: cannot load it: %s", path, why);
 }
 
-/* A relocatable bzImage moves up to the next free aligned address if its preferred one is taken. */
+/*
+ * Claims a segment's place. A kernel entered in 32-bit mode (Multiboot, PVH)
+ * may take the firmware's own memory, which the firmware leaves at the jump
+ * (kernel_read_seg()); a relocatable bzImage moves up to the next free
+ * aligned address if its preferred one is taken. Anything else is refused
+ * naming the claim in the way.
+ */
 static void kernel_place(struct kfmt_seg *s, u64 ram_hi)
 {
 	const char *conflict;
-	int err = mem_claim(s->dest, s->mem_size, E820_RAM, "the kernel", &conflict);
+	bool bz = plan.ki.kind == KFMT_BZIMAGE;
+	int err = bz ? mem_claim(s->dest, s->mem_size, E820_RAM, "the kernel", &conflict)
+		     : mem_claim_final(s->dest, s->mem_size, E820_RAM, "the kernel", &conflict);
 
-	if (err && plan.ki.kind == KFMT_BZIMAGE && plan.ki.bz.relocatable) {
+	if (err && bz && plan.ki.bz.relocatable) {
 		u64 a = mem_alloc(s->mem_size, plan.ki.bz.kernel_alignment, plan.ki.bz.pref_address,
 				  ram_hi, false, E820_RAM, "the kernel");
 
@@ -185,6 +196,33 @@ static void kernel_place(struct kfmt_seg *s, u64 ram_hi)
 			 plan.entry.linux_path, s->dest, s->dest + s->mem_size, conflict);
 }
 
+/*
+ * Reads a segment to its place, or, when that is the firmware's own memory,
+ * to a copy as high as possible that handoff_enter32() moves into place once
+ * the firmware is done. Every place is claimed first, so no copy lands on one.
+ */
+static void kernel_read_seg(const struct fat_file *f, const struct kfmt_seg *s, u64 ram_hi)
+{
+	u64 to = s->dest;
+
+	if (mem_overlaps_movable(s->dest, s->mem_size)) {
+		to = mem_alloc(s->mem_size, STAGE_ALIGN, FW_LEGACY_END, ram_hi, true, E820_RAM,
+			       "a staged kernel segment");
+		if (!to)
+			fw_fatal("kernel %s: no free RAM below 0x%lx to stage 0x%lx-0x%lx, which "
+				 "the firmware itself uses until the jump",
+				 plan.entry.linux_path, ram_hi, s->dest, s->dest + s->mem_size);
+		handoff_add_move(s->dest, to, s->mem_size);
+		fw_log("kernel segment 0x%lx-0x%lx is the firmware's memory: staged at 0x%lx, "
+		       "moved at the jump",
+		       s->dest, s->dest + s->mem_size, to);
+	}
+	read_exact(f, s->file_off, (void *)(uintptr_t)to, s->file_size, plan.entry.linux_path);
+	/* ELF .bss; a bzImage's init_size is room for its decompressor, not data */
+	if (plan.ki.kind != KFMT_BZIMAGE)
+		memset((u8 *)(uintptr_t)to + s->file_size, 0, s->mem_size - s->file_size);
+}
+
 static void kernel_load(void)
 {
 	const char *path = plan.entry.linux_path;
@@ -197,16 +235,11 @@ static void kernel_load(void)
 	if (plan.pf->acpi_base > KERNEL_RAM_START && plan.pf->acpi_base < ram_hi)
 		ram_hi = plan.pf->acpi_base;
 	kernel_probe(&f, ram_hi);
-	for (u32 i = 0; i < plan.ki.nr_segs; i++) {
-		struct kfmt_seg *s = &plan.ki.seg[i];
-
-		kernel_place(s, ram_hi);
-		read_exact(&f, s->file_off, (void *)(uintptr_t)s->dest, s->file_size, path);
-		/* ELF .bss; a bzImage's init_size is room for its decompressor, not data */
-		if (plan.ki.kind != KFMT_BZIMAGE)
-			memset((u8 *)(uintptr_t)s->dest + s->file_size, 0,
-			       s->mem_size - s->file_size);
-	}
+	for (u32 i = 0; i < plan.ki.nr_segs; i++)
+		kernel_place(&plan.ki.seg[i], ram_hi);
+	for (u32 i = 0; i < plan.ki.nr_segs; i++)
+		kernel_read_seg(&f, &plan.ki.seg[i], ram_hi);
+	handoff_area_init();
 	fw_log("kernel %s: %s, %lu bytes, %u segment(s) from 0x%lx, entry 0x%lx", path,
 	       kfmt_kind_name(plan.ki.kind), plan.kernel_bytes, plan.ki.nr_segs,
 	       plan.ki.seg[0].dest, plan.ki.entry);

@@ -1,5 +1,7 @@
 ; The jumps out of the firmware (handoff.h). Both run on the identity map
-; from the firmware's RAM copy, which stays mapped and intact until the jump.
+; from the firmware's RAM copy, which stays mapped and intact until the jump;
+; the 32-bit one ends in handoff_reloc, run from a copy in the hand-off area,
+; which moves staged kernel segments over the firmware's own memory.
 
 %define CR0_PE		(1 << 0)
 %define CR0_ET		(1 << 4)
@@ -12,14 +14,25 @@
 %define SEL_DATA	0x18
 %define SEL_TSS		0x20
 
-global handoff_jump32, handoff_jump64
+; struct handoff_reloc_table (handoff.c)
+%define RT_ENTRY	0
+%define RT_EAX		4
+%define RT_COUNT	8
+%define RT_MOVES	12
+%define MOVE_DST	0
+%define MOVE_SRC	4
+%define MOVE_LEN	8
+%define MOVE_SIZE	12
+
+global handoff_jump32, handoff_jump64, handoff_reloc, handoff_reloc_end
 
 section .text
 bits 64
-; void handoff_jump32(u32 entry [rdi], u32 eax [rsi], u32 ebx [rdx], gdtr [rcx])
+; void handoff_jump32(u32 reloc [rdi], u32 table [rsi], u32 ebx [rdx], gdtr [rcx])
 ;
 ; Leaving long mode (SDM Vol. 3 10.8.5.4): to compatibility mode on a 32-bit
-; code segment, paging off (which clears EFER.LMA), then EFER.LME off.
+; code segment, paging off (which clears EFER.LMA), then EFER.LME off; then
+; to the copy of handoff_reloc at reloc with EBP = table.
 handoff_jump32:
 	cli
 	lgdt [rcx]
@@ -50,12 +63,37 @@ bits 32
 	mov cr0, eax
 	mov ax, SEL_TSS
 	ltr ax
-	mov eax, esi
+	mov ebp, esi
+	jmp edi
+
+; Position-independent, no stack: runs from its copy in the hand-off area
+; once nothing of the firmware is needed. EBP = the table: each move copies
+; len bytes from src (a staging copy) to dst (the segment's place, which may
+; be the firmware's own memory); then EAX = table.eax, EBX unchanged, a jump
+; to table.entry.
+handoff_reloc:
+	cld
+	mov edx, [ebp + RT_COUNT]
+	lea eax, [ebp + RT_MOVES]
+.next:
+	test edx, edx
+	jz .go
+	mov edi, [eax + MOVE_DST]
+	mov esi, [eax + MOVE_SRC]
+	mov ecx, [eax + MOVE_LEN]
+	rep movsb
+	add eax, MOVE_SIZE
+	dec edx
+	jmp .next
+.go:
+	mov edi, [ebp + RT_ENTRY]
+	mov eax, [ebp + RT_EAX]
 	xor ecx, ecx
 	xor edx, edx
 	xor esi, esi
 	xor ebp, ebp
 	jmp edi
+handoff_reloc_end:
 
 bits 64
 ; void handoff_jump64(u64 entry [rdi], u64 rsi [rsi], gdtr [rdx])

@@ -9,6 +9,20 @@
 
 #include "fwtypes.h"
 
+/*
+ * Moves the hand-off area out of the kernel's way: when a kernel segment
+ * claimed part of 0x80000-0x8FFFF, 64 KiB as high as possible below 4 GiB
+ * instead. Called once the kernel's segments are claimed, before any
+ * handoff_alloc().
+ */
+void handoff_area_init(void);
+
+/*
+ * A kernel segment staged at src because its place dst is the firmware's own
+ * memory: handoff_enter32() copies it there after the firmware is done.
+ */
+void handoff_add_move(u64 dst, u64 src, u64 len);
+
 /* Zeroed bytes from the hand-off area; halts with a message when it is full. */
 void *handoff_alloc(size_t size, size_t align);
 

@@ -76,6 +76,7 @@
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
 
 #define ENTRY32_LIMIT (4 * GiB) /* PVH and multiboot enter in 32-bit mode, paging off */
+#define BZ_LOAD_MIN   (1 * MiB) /* a bzImage's protected-mode kernel is "loaded high" (boot.rst) */
 
 enum kfmt_stage {
 	STAGE_DONE,
@@ -146,16 +147,17 @@ static int kfmt_bz_place(struct kfmt_info *ki, const char **why)
 {
 	struct kfmt_bzimage *bz = &ki->bz;
 	u64 mem = MAX((u64)bz->init_size, bz->kernel_size), a = bz->pref_address;
+	u64 lo = MAX(ki->ram_lo, (u64)BZ_LOAD_MIN);
 
-	if (!a || !kfmt_fits(ki, a, mem)) {
+	if (a < lo || !kfmt_fits(ki, a, mem)) {
 		if (!bz->relocatable)
 			return fail(why, "non-relocatable kernel's address outside the RAM window",
 				    -FW_ERANGE);
 		if (!is_pow2(bz->kernel_alignment))
 			return fail(why, "bzImage kernel_alignment is not a power of two",
 				    -FW_ENOEXEC);
-		a = ALIGN_UP(ki->ram_lo, (u64)bz->kernel_alignment);
-		if (a < ki->ram_lo || !kfmt_fits(ki, a, mem))
+		a = ALIGN_UP(lo, (u64)bz->kernel_alignment);
+		if (a < lo || !kfmt_fits(ki, a, mem))
 			return fail(why, "kernel does not fit the RAM window", -FW_ERANGE);
 	}
 	ki->seg[0] = (struct kfmt_seg){ bz->kernel_off, bz->kernel_size, a, mem };

@@ -10,6 +10,7 @@
 struct claim {
 	u64 base, end;
 	u32 type;
+	bool movable; /* the firmware's own: it gets out of the way of a kernel */
 	const char *what;
 };
 
@@ -35,17 +36,24 @@ static bool in_ram(u64 base, u64 end)
 	return end <= FW_LOW_4G && ram_end && end <= ram_end;
 }
 
-/* The first claim overlapping [base, end), or NULL. */
-static const struct claim *overlap(u64 base, u64 end)
+/* The first claim overlapping [base, end), movable ones only if with_movable; or NULL. */
+static const struct claim *overlap_of(u64 base, u64 end, bool with_movable)
 {
 	for (u32 i = 0; i < nr_claims; i++) {
-		if (claims[i].base < end && base < claims[i].end)
+		if ((with_movable || !claims[i].movable) && claims[i].base < end &&
+		    base < claims[i].end)
 			return &claims[i];
 	}
 	return NULL;
 }
 
-int mem_claim(u64 base, u64 size, u32 type, const char *what, const char **conflict)
+static const struct claim *overlap(u64 base, u64 end)
+{
+	return overlap_of(base, end, true);
+}
+
+static int claim(u64 base, u64 size, u32 type, const char *what, const char **conflict,
+		 bool over_movable)
 {
 	u64 end = base + size;
 	const struct claim *c;
@@ -55,23 +63,67 @@ int mem_claim(u64 base, u64 size, u32 type, const char *what, const char **confl
 		*conflict = "memory that is not RAM below 4 GiB";
 		return -FW_EFAULT;
 	}
-	c = overlap(base, end);
+	c = overlap_of(base, end, !over_movable);
 	if (c) {
 		*conflict = c->what;
 		return -FW_ENOSPC;
 	}
 	if (nr_claims == MEM_MAX_CLAIMS)
 		return -FW_ENOMEM;
-	claims[nr_claims++] = (struct claim){ base, end, type, what };
+	claims[nr_claims++] = (struct claim){ base, end, type, false, what };
+	return 0;
+}
+
+int mem_claim(u64 base, u64 size, u32 type, const char *what, const char **conflict)
+{
+	return claim(base, size, type, what, conflict, false);
+}
+
+int mem_claim_final(u64 base, u64 size, u32 type, const char *what, const char **conflict)
+{
+	return claim(base, size, type, what, conflict, true);
+}
+
+bool mem_overlaps_movable(u64 base, u64 size)
+{
+	for (u32 i = 0; i < nr_claims; i++) {
+		if (claims[i].movable && claims[i].base < base + size && base < claims[i].end)
+			return true;
+	}
+	return false;
+}
+
+bool mem_overlaps_fixed(u64 base, u64 size)
+{
+	return overlap_of(base, base + size, false) != NULL;
+}
+
+static int reserve(u64 base, u64 size, u32 type, bool movable, const char *what)
+{
+	if (nr_claims == MEM_MAX_CLAIMS)
+		return -FW_ENOMEM;
+	claims[nr_claims++] = (struct claim){ base, base + size, type, movable, what };
 	return 0;
 }
 
 int mem_reserve(u64 base, u64 size, u32 type, const char *what)
 {
-	if (nr_claims == MEM_MAX_CLAIMS)
-		return -FW_ENOMEM;
-	claims[nr_claims++] = (struct claim){ base, base + size, type, what };
-	return 0;
+	return reserve(base, size, type, false, what);
+}
+
+int mem_reserve_movable(u64 base, u64 size, u32 type, const char *what)
+{
+	return reserve(base, size, type, true, what);
+}
+
+void mem_release(u64 base, u64 size)
+{
+	for (u32 i = 0; i < nr_claims; i++) {
+		if (claims[i].base == base && claims[i].end == base + size) {
+			claims[i] = claims[--nr_claims];
+			return;
+		}
+	}
 }
 
 /* The lowest (or highest) aligned free spot in [lo, hi), or 0. */

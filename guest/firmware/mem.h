@@ -21,8 +21,25 @@ void mem_init(const struct e820_map *platform);
  */
 int mem_claim(u64 base, u64 size, u32 type, const char *what, const char **conflict);
 
+/*
+ * Like mem_claim(), for the final place of a kernel segment: the firmware's
+ * own movable claims do not conflict, because the firmware gets out of the
+ * way before the jump (mem_overlaps_movable() tells the caller to stage).
+ */
+int mem_claim_final(u64 base, u64 size, u32 type, const char *what, const char **conflict);
+
+/* Whether [base, base+size) overlaps a movable claim; or a claim that is not movable. */
+bool mem_overlaps_movable(u64 base, u64 size);
+bool mem_overlaps_fixed(u64 base, u64 size);
+
 /* Claims a fixed range whether or not it is RAM (page 0, the legacy hole). */
 int mem_reserve(u64 base, u64 size, u32 type, const char *what);
+
+/* The same for the firmware's own memory, which a kernel segment may take over. */
+int mem_reserve_movable(u64 base, u64 size, u32 type, const char *what);
+
+/* Drops the claim that is exactly [base, base+size). */
+void mem_release(u64 base, u64 size);
 
 /*
  * Finds and claims size bytes aligned to align within [min, max): the

@@ -26,11 +26,12 @@
 
 static void claim_fixed(void)
 {
-	int err = mem_reserve(0, 0x1000, E820_RESERVED, "page 0");
+	int err = mem_reserve(0, FW_PT_BASE, E820_RESERVED, "page 0 0x0-0xFFF");
 
-	err |= mem_reserve(FW_PT_BASE, FW_RAM_END - FW_PT_BASE, E820_RAM, "the firmware");
-	err |= mem_reserve(FW_HANDOFF_BASE, FW_HANDOFF_END - FW_HANDOFF_BASE, E820_RESERVED,
-			   "the hand-off area");
+	/* The firmware's own: a kernel segment may take them (boot.c, handoff.c). */
+	err |= mem_reserve_movable(FW_PT_BASE, FW_RAM_END - FW_PT_BASE, E820_RAM, "the firmware");
+	err |= mem_reserve_movable(FW_HANDOFF_BASE, FW_HANDOFF_END - FW_HANDOFF_BASE, E820_RESERVED,
+				   "the hand-off area");
 	err |= mem_reserve(FW_LEGACY_BASE, FW_LEGACY_END - FW_LEGACY_BASE, E820_RESERVED,
 			   "the legacy hole 0xA0000-0xFFFFF");
 	if (err)

@@ -79,16 +79,29 @@ def check_tools():
 
 def build_kernels(out):
     """The test kernels: pvh.elf, mb1.elf, mb2.elf (32-bit ELF), mb1aout.elf (Multiboot 1
-    address fields) and bz.img (bzImage)."""
+    address fields) and bz.img (bzImage); loaded low as GRUB and QEMU load them:
+    mb1low.elf on the firmware's image (0x20000), mb2low.elf across the firmware's
+    end and its hand-off area (0x7E000), mb1hole.elf in the legacy hole (0xA0000)."""
     os.makedirs(out, exist_ok=True)
     o = lambda n: os.path.join(out, n)
     src = lambda n: os.path.join(KDIR, n)
     run(["gcc", "-m32"] + CFLAGS + ["-c", src("tk.c"), "-o", o("tk32.o")])
-    for k, c, defs in (("pvh", "pvh", ["-DPVH"]), ("mb1", "mb1", ["-DMB1"]),
-                       ("mb2", "mb2", ["-DMB2"]), ("mb1aout", "mb1", ["-DMB1", "-DAOUT"])):
+    with open(src("kernel32.ld")) as f:
+        script = f.read()
+    for k, c, defs, base in (("pvh", "pvh", ["-DPVH"], None), ("mb1", "mb1", ["-DMB1"], None),
+                             ("mb2", "mb2", ["-DMB2"], None),
+                             ("mb1aout", "mb1", ["-DMB1", "-DAOUT"], None),
+                             ("mb1low", "mb1", ["-DMB1"], 0x20000),
+                             ("mb2low", "mb2", ["-DMB2"], 0x7E000),
+                             ("mb1hole", "mb1", ["-DMB1"], 0xA0000)):
+        ld = src("kernel32.ld")
+        if base is not None:
+            ld = o("kernel32-%s.ld" % k)
+            with open(ld, "w") as f:
+                f.write(script.replace(". = 0x100000;", ". = 0x%x;" % base))
         run(["nasm", "-f", "elf32"] + defs + [src("entry32.asm"), "-o", o("e_%s.o" % k)])
         run(["gcc", "-m32"] + CFLAGS + ["-c", src(c + ".c"), "-o", o(c + ".o")])
-        run(["ld", "-m", "elf_i386", "--no-warn-rwx-segments", "-T", src("kernel32.ld"),
+        run(["ld", "-m", "elf_i386", "--no-warn-rwx-segments", "-T", ld,
              "-o", o(k + ".elf"), o("e_%s.o" % k), o(c + ".o"), o("tk32.o")])
     c64 = ["gcc", "-m64", "-mno-red-zone", "-mcmodel=small"] + CFLAGS
     run(c64 + ["-c", src("tk.c"), "-o", o("tk64.o")])
@@ -102,7 +115,8 @@ def build_kernels(out):
         pm = f.read()
     with open(o("bz.img"), "wb") as f:
         f.write(bzimage_setup(len(pm), end - 0x1000000) + pm)
-    return {k: o(k + ".elf") for k in ("pvh", "mb1", "mb2", "mb1aout")} | {"bz": o("bz.img")}
+    return {k: o(k + ".elf") for k in ("pvh", "mb1", "mb2", "mb1aout", "mb1low", "mb2low",
+                                        "mb1hole")} | {"bz": o("bz.img")}
 
 
 def bzimage_setup(pm_size, init_size):
@@ -442,7 +456,8 @@ def case_pvh(env):
     return "tables %s disassembled" % ",".join(tables)
 
 
-def case_multiboot(env, version, name=None):
+def case_multiboot(env, version, name=None, low=None):
+    """low: (segment start, the range it takes from the firmware) for a kernel loaded low."""
     name = name or "mb%d" % version
     mods = [env.blob(70001), env.blob(3), env.blob(4096)]
     paths = ["/boot/m0.bin", "/boot/m1.bin", "/boot/m2.bin"]
@@ -457,6 +472,14 @@ def case_multiboot(env, version, name=None):
     if name == "mb1aout":
         con.expect(r"^fw: kernel /boot/mb1aout\.elf: Multiboot, \d+ bytes, 1 segment\(s\) from "
                    r"0x100000, entry 0x1000[0-9a-f]{2}$", "a load by the address fields")
+    if low:
+        con.expect(r"^fw: kernel segment 0x%x-0x[0-9a-f]+ is the firmware's memory: staged at "
+                   r"0x[0-9a-f]+, moved at the jump$" % low[0], "the segment staged")
+        con.expect(r"^fw: kernel /boot/%s\.elf: Multiboot2?, \d+ bytes, 1 segment\(s\) from "
+                   r"0x%x, entry 0x[0-9a-f]+$" % (name, low[0]), "the load address")
+        if low[1] == "hand-off":
+            con.expect(r"^fw: hand-off area moved to 0x[0-9a-f]+-0x[0-9a-f]+: the kernel takes "
+                       r"0x80000-0x90000$", "the hand-off area moved")
     magic = "2badb002" if version == 1 else "36d76289"
     con.expect(r"^tk: magic %s " % magic, "the loader magic in EAX")
     check_cpu32(con, None)
@@ -468,6 +491,8 @@ def case_multiboot(env, version, name=None):
         if addr & 0xFFF:
             raise TestFailure("module at 0x%x is not page aligned" % addr)
     mem = check_memmap(con, got, False)
+    if low and mem_type_at(mem, low[0], 0x1000) != E820_RAM:
+        raise TestFailure("the kernel at 0x%x is not in RAM in the memory map" % low[0])
     info = int(con.expect(r"^tk: magic \w+ info ([0-9a-f]+)").group(1), 16)
     if mem_type_at(mem, info, 64) != E820_RESERVED:
         raise TestFailure("the Multiboot information at 0x%x is not in a reserved range" % info)
@@ -571,6 +596,11 @@ def case_bad(env, name):
         disk = env.disk(name, files={"/loader/entries/e.conf": bls_entry("t", "/k.elf"),
                                      "/k.elf": k[:len(k) // 2]})
         pat = r"^fw: kernel /k\.elf: cannot load it: .+"
+    elif name == "kernel-in-legacy-hole":
+        disk = env.disk(name, files={"/loader/entries/e.conf": bls_entry("t", "/k.elf"),
+                                     "/k.elf": env.kernel("mb1hole")})
+        pat = (r"^fw: kernel /k\.elf: cannot load it: 0xa0000-0x[0-9a-f]+ overlaps the legacy "
+               r"hole 0xA0000-0xFFFFF$")
     elif name == "missing-initrd":
         disk = env.disk(name, files={"/loader/entries/e.conf":
                                      bls_entry("t", "/k.elf", ["/nope.img"]), "/k.elf": k})
@@ -676,12 +706,15 @@ def main():
              ("multiboot1", lambda: case_multiboot(env, 1)),
              ("multiboot2", lambda: case_multiboot(env, 2)),
              ("multiboot1-address-fields", lambda: case_multiboot(env, 1, "mb1aout")),
+             ("multiboot1-low", lambda: case_multiboot(env, 1, "mb1low", (0x20000, "image"))),
+             ("multiboot2-low", lambda: case_multiboot(env, 2, "mb2low",
+                                                       (0x7E000, "hand-off"))),
              ("bzimage", lambda: case_bzimage(env)),
              ("bls-order", lambda: case_bls_order(env)),
              ("small-queue", lambda: case_small_queue(env))]
     for bad in ("no-disk", "no-gpt", "no-boot-partition", "not-fat", "no-entries",
                 "no-usable-entries", "missing-kernel", "corrupt-kernel", "truncated-kernel",
-                "missing-initrd", "initrd-too-big", "disk-io-error"):
+                "missing-initrd", "initrd-too-big", "disk-io-error", "kernel-in-legacy-hole"):
         cases.append(("bad-" + bad, lambda b=bad: case_bad(env, b)))
     good = debian_good_disk(build)
     if good:

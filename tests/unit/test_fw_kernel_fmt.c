@@ -166,6 +166,11 @@ static void test_bzimage(void **state)
 	put64(img + 0x258, ~0ULL - 4095);
 	EXPECT(probe(BZ_SIZE, &why), 0, why, NULL, "wrapping pref_address");
 	assert_int_equal(ki.seg[0].dest, 2 * MiB);
+	/* A window from 0, as the firmware gives it so that Multiboot kernels may
+	 * load low: a bzImage still goes at 1 MiB or above ("loaded high"). */
+	put64(img + 0x258, 0x10000);
+	EXPECT(probe_win(img, BZ_SIZE, 0, RAM_HI, &why), 0, why, NULL, "pref_address below 1 MiB");
+	assert_int_equal(ki.seg[0].dest, 2 * MiB);
 }
 
 struct bz_defect {
