@@ -44,8 +44,9 @@
 #define MSR_X2APIC_TMICT     0x838
 #define MSR_X2APIC_TDCR	     0x83e
 #define TDCR_DIVIDE_1	     0xb
-#define TIMER_TICKS	     200000 /* far beyond the few instructions up to HLT */
-#define SEL_DATA	     0x10   /* entry.asm */
+#define TIMER_TICKS	     200000	  /* far beyond the few instructions up to HLT */
+#define SEL_DATA	     0x10	  /* entry.asm */
+#define IOAPIC_IOWIN	     0xfec00010UL /* an MMIO register the platform emulates */
 #define MAX_EVENTS	     8
 #define TRAP_STUB_SIZE	     16 /* trap_stubs.asm */
 
@@ -205,6 +206,16 @@ static void step_tests(void)
 		     : [tf] "i"(RFLAGS_TF)
 		     : "memory");
 	step_one("step-rdmsr", after);
+
+	reset_log(0);
+	asm volatile("leaq 2f(%%rip), %[after]\n\t"
+		     "movq %[after], %[stop]\n\t"
+		     "pushfq\n\torq %[tf], (%%rsp)\n\tpopfq\n\t"
+		     "movl (%[win]), %%eax\n2:\n\tnop"
+		     : [after] "=&r"(after), [stop] "=m"(stop_rip), "=a"(a)
+		     : [tf] "i"(RFLAGS_TF), [win] "r"(IOAPIC_IOWIN)
+		     : "memory");
+	step_one("step-mmio", after);
 
 	if (platform.hv) {
 		reset_log(0);

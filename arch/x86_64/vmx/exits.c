@@ -63,18 +63,18 @@
 	 BIT(31) /* SSBD */)
 
 /*
- * The instruction at GUEST_RIP completed as the hypervisor emulated it: do
- * what the CPU does at the end of an instruction. Blocking by STI/MOV SS
+ * The instruction of len bytes at GUEST_RIP completed as the hypervisor
+ * emulated it: do what the CPU does at the end of an instruction. Blocking by STI/MOV SS
  * ends (SDM 26.3.1.5), RF is cleared (SDM 18.3.1.1), and TF set at its
  * start leaves a single-step trap pending (BS), which the CPU delivers
  * after VM entry (SDM 26.7.3) ahead of any interrupt (inject_pending()).
  * IA32_DEBUGCTL.BTF is always 0 here (docs/vsi-platform.md).
  */
-void vmx_skip_instruction(void)
+void vmx_complete_instruction(u32 len)
 {
 	u64 rflags = vmcs_readl(GUEST_RFLAGS);
 
-	vmcs_writel(GUEST_RIP, vmcs_readl(GUEST_RIP) + vmcs_read32(VM_EXIT_INSTRUCTION_LEN));
+	vmcs_writel(GUEST_RIP, vmcs_readl(GUEST_RIP) + len);
 	vmcs_write32(GUEST_INTERRUPTIBILITY_INFO,
 		     vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) &
 			 ~(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
@@ -83,6 +83,11 @@ void vmx_skip_instruction(void)
 	if (rflags & X86_RFLAGS_TF)
 		vmcs_writel(GUEST_PENDING_DBG_EXCEPTIONS,
 			    vmcs_readl(GUEST_PENDING_DBG_EXCEPTIONS) | PENDING_DBG_BS);
+}
+
+void vmx_skip_instruction(void)
+{
+	vmx_complete_instruction(vmcs_read32(VM_EXIT_INSTRUCTION_LEN));
 }
 
 /* Traps and aborts; every other exception the hypervisor raises is a fault (SDM 6.15). */

@@ -187,7 +187,7 @@ static enum exit_result emulate(struct vcpu *vc, u64 gpa, bool write, bool rom)
 	}
 	if (!write)
 		write_dest(vc, &in, val);
-	vmcs_writel(GUEST_RIP, vmcs_readl(GUEST_RIP) + in.len);
+	vmx_complete_instruction(in.len);
 	return r == VSI_ACCESS_LEAVE ? EXIT_LEAVE : EXIT_RESUME;
 }
 

@@ -14,7 +14,9 @@ enum exit_result {
 };
 
 enum exit_result vmx_handle_exit(struct vcpu *vc, u32 reason);
-/* Skip the instruction that caused the exit. */
+/* End the emulated instruction of len bytes at GUEST_RIP as the CPU would (RIP, RF, TF, blocking). */
+void vmx_complete_instruction(u32 len);
+/* The same for the instruction that caused the exit (VM_EXIT_INSTRUCTION_LEN). */
 void vmx_skip_instruction(void);
 /* Queue a hardware exception for the next entry (SDM 26.6). */
 void vmx_inject_exception(u32 vector, bool has_error, u32 error);
