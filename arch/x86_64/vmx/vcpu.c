@@ -370,7 +370,7 @@ static void inject_pending(struct vcpu *vc)
 		 * interrupt (SDM 6.9): the window exit follows its delivery. */
 		if (!(vmcs_readl(GUEST_RFLAGS) & X86_RFLAGS_IF) ||
 		    (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS)) ||
-		    (vmcs_readl(GUEST_PENDING_DBG_EXCEPTIONS) & PENDING_DBG_TRAPS)) {
+		    (vmcs_readl(GUEST_PENDING_DBG_EXCEPTIONS) & PENDING_DBG_DELIVERABLE)) {
 			vmcs_write32(CPU_BASED_VM_EXEC_CONTROL,
 				     proc | CPU_BASED_INTR_WINDOW_EXITING);
 			a->window_requested = true;

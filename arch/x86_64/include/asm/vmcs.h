@@ -184,10 +184,12 @@ enum vmcs_field {
 #define GUEST_INTR_STATE_NMI	BIT(3)
 
 /* Pending debug exceptions (SDM 24.4.2, Table 24-4): the DR6 causes of a
- * #DB the CPU delivers right after VM entry (SDM 26.7.3). */
-#define PENDING_DBG_B0_B3 0xfUL
-#define PENDING_DBG_BS	  BIT(14)
-#define PENDING_DBG_TRAPS (PENDING_DBG_B0_B3 | PENDING_DBG_BS)
+ * #DB the CPU delivers right after VM entry, if BS or "enabled breakpoint"
+ * is set (SDM 26.7.3); B0-B3 alone may name breakpoints DR7 does not enable. */
+#define PENDING_DBG_B0_B3	0xfUL
+#define PENDING_DBG_ENABLED_BP	BIT(12)
+#define PENDING_DBG_BS		BIT(14)
+#define PENDING_DBG_DELIVERABLE (PENDING_DBG_ENABLED_BP | PENDING_DBG_BS)
 
 /* Guest activity state (SDM 24.4.2). */
 #define GUEST_ACTIVITY_ACTIVE	 0
