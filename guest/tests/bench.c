@@ -2,9 +2,10 @@
  * timed alone between fenced TSC reads; "empty" is the fences alone. */
 #include "cpu.h"
 
-#define BENCH_ITERS   1000
-#define PORT_POST     0x80
-#define CPUID_HV_BASE 0x40000000
+#define BENCH_ITERS	  1000
+#define PORT_POST	  0x80
+#define CPUID_HV_BASE	  0x40000000
+#define HYPERCALL_UNKNOWN 0x12345 /* no such hypercall: must return -ENOSYS */
 
 const char guest_name[] = "bench";
 
@@ -53,9 +54,9 @@ static inline void op_cpuid(void)
 	cpuid(CPUID_HV_BASE, 0, r);
 }
 
-static inline void op_vmcall(void)
+static inline void op_vmcall(uint64_t nr)
 {
-	uint64_t rax = 0;
+	uint64_t rax = nr;
 
 	asm volatile("vmcall" : "+a"(rax)::"memory");
 }
@@ -79,8 +80,10 @@ void guest_main(void)
 	MEASURE(op_cpuid());
 	report("cpuid");
 	if (vmcall_works()) {
-		MEASURE(op_vmcall());
+		MEASURE(op_vmcall(0));
 		report("vmcall");
+		MEASURE(op_vmcall(HYPERCALL_UNKNOWN));
+		report("vmcall-unknown");
 	} else {
 		guest_say("vmcall raises %s: not measured", trap_name(trap_vector));
 	}

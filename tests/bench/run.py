@@ -28,7 +28,8 @@ memory = 4M
 rom = bench.rom
 """
 NAMES = {"empty": "fenced TSC reads alone", "cpuid": "CPUID 0x40000000",
-         "vmcall": "VMCALL (RAX = 0, no-op)", "io-in": "IN from an unclaimed port",
+         "vmcall": "VMCALL (RAX = 0, no-op)",
+         "vmcall-unknown": "VMCALL (unknown, -ENOSYS)", "io-in": "IN from an unclaimed port",
          "rdmsr": "RDMSR IA32_MISC_ENABLE"}
 
 

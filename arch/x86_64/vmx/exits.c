@@ -64,20 +64,22 @@
 
 /*
  * The instruction of len bytes at GUEST_RIP completed as the hypervisor
- * emulated it: do what the CPU does at the end of an instruction. Blocking by STI/MOV SS
- * ends (SDM 26.3.1.5), RF is cleared (SDM 18.3.1.1), and TF set at its
- * start leaves a single-step trap pending (BS), which the CPU delivers
- * after VM entry (SDM 26.7.3) ahead of any interrupt (inject_pending()).
- * IA32_DEBUGCTL.BTF is always 0 here (docs/vsi-platform.md).
+ * emulated it: do what the CPU does at the end of an instruction. Blocking
+ * by STI/MOV SS ends (SDM 26.3.1.5), RF is cleared (SDM 18.3.1.1), and TF
+ * set at its start leaves a single-step trap pending (BS), which the CPU
+ * delivers after VM entry (SDM 26.7.3) ahead of any interrupt
+ * (inject_pending()). IA32_DEBUGCTL.BTF is always 0 here
+ * (docs/vsi-platform.md).
  */
 void vmx_complete_instruction(u32 len)
 {
 	u64 rflags = vmcs_readl(GUEST_RFLAGS);
+	u32 intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
 
 	vmcs_writel(GUEST_RIP, vmcs_readl(GUEST_RIP) + len);
-	vmcs_write32(GUEST_INTERRUPTIBILITY_INFO,
-		     vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) &
-			 ~(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
+	if (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS)) /* rare: write only then */
+		vmcs_write32(GUEST_INTERRUPTIBILITY_INFO,
+			     intr & ~(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
 	if (rflags & X86_RFLAGS_RF)
 		vmcs_writel(GUEST_RFLAGS, rflags & ~X86_RFLAGS_RF);
 	if (rflags & X86_RFLAGS_TF)
