@@ -303,6 +303,26 @@ static void data_bp_test(const char *what, uint64_t dr7_extra)
 	}
 }
 
+/* DR7.GD: a MOV to or from a debug register faults with DR6.BD at that MOV,
+ * and the #DB clears GD so the handler can use them (SDM 18.2.4); its IRET
+ * re-runs the MOV, which then works. */
+static void gd_test(void)
+{
+	uint64_t at, v;
+	struct event want;
+
+	reset_log(0);
+	asm volatile("leaq 1f(%%rip), %[at]\n\t"
+		     "movq %[dr7], %%db7\n"
+		     "1:\tmovq %%db0, %[v]"
+		     : [at] "=&r"(at), [v] "=r"(v)
+		     : [dr7] "r"(DR7_RESERVED1 | DR7_GD)
+		     : "memory");
+	want = (struct event){ VEC_DB, at, DR6_BD, 0 };
+	check_log("gd-mov-dr-bd", &want, 1);
+	write_dr7(DR7_RESERVED1);
+}
+
 /* MOV SS with a data breakpoint on its operand, then INT3 or INT1: the #DB
  * is held back past that instruction and taken on its handler's first
  * instruction (SDM Vol. 3 6.8.3): a #DB (B0) at the handler's entry, then
@@ -407,6 +427,7 @@ void guest_main(void)
 	step_gp_test();
 	data_bp_test("data-bp-after-exit", 0);
 	data_bp_test("data-bp-gd", DR7_GD);
+	gd_test();
 	mov_ss_tests();
 	gp_rf_test();
 }
