@@ -159,76 +159,66 @@ static void step_one(const char *what, uint64_t after)
 	check_log(what, &want, 1);
 }
 
-static void step_tests(void)
+/* Around each stepped instruction: RIP after it into `after` and stop_rip,
+ * TF set by POPF, so the first trap is the one after the instruction. */
+#define STEP_BEGIN                     \
+	"leaq 2f(%%rip), %[after]\n\t" \
+	"movq %[after], %[stop]\n\t"   \
+	"pushfq\n\torq %[tf], (%%rsp)\n\tpopfq\n\t"
+#define STEP_END "\n2:\n\tnop"
+
+/* CPUID and port I/O: always exits. */
+static void step_exit_tests(void)
 {
-	uint64_t after, a, b, c, d;
+	uint64_t after, a = CPUID_HV_BASE, b, c = 0, d;
 
 	reset_log(0);
-	a = CPUID_HV_BASE, c = 0;
-	stop_rip = 0;
-	asm volatile("leaq 2f(%%rip), %[after]\n\t"
-		     "movq %[after], %[stop]\n\t"
-		     "pushfq\n\torq %[tf], (%%rsp)\n\tpopfq\n\t"
-		     "cpuid\n2:\n\tnop"
+	asm volatile(STEP_BEGIN "cpuid" STEP_END
 		     : [after] "=&r"(after), [stop] "=m"(stop_rip), "+a"(a), "=b"(b), "+c"(c),
 		       "=d"(d)
 		     : [tf] "i"(RFLAGS_TF)
 		     : "memory");
 	step_one("step-cpuid", after);
-
 	reset_log(0);
-	asm volatile("leaq 2f(%%rip), %[after]\n\t"
-		     "movq %[after], %[stop]\n\t"
-		     "pushfq\n\torq %[tf], (%%rsp)\n\tpopfq\n\t"
-		     "inb %[port], %%al\n2:\n\tnop"
+	asm volatile(STEP_BEGIN "inb %[port], %%al" STEP_END
 		     : [after] "=&r"(after), [stop] "=m"(stop_rip), "=a"(a)
 		     : [tf] "i"(RFLAGS_TF), [port] "i"(PORT_POST)
 		     : "memory");
 	step_one("step-in", after);
-
 	reset_log(0);
-	asm volatile("leaq 2f(%%rip), %[after]\n\t"
-		     "movq %[after], %[stop]\n\t"
-		     "pushfq\n\torq %[tf], (%%rsp)\n\tpopfq\n\t"
-		     "outb %%al, %[port]\n2:\n\tnop"
+	asm volatile(STEP_BEGIN "outb %%al, %[port]" STEP_END
 		     : [after] "=&r"(after), [stop] "=m"(stop_rip)
 		     : [tf] "i"(RFLAGS_TF), [port] "i"(PORT_POST), "a"(0)
 		     : "memory");
 	step_one("step-out", after);
+}
+
+/* An MSR the platform emulates, a device register, a hypercall. */
+static void step_emulated_tests(void)
+{
+	uint64_t after, a = 0, c = MSR_IA32_MISC_ENABLE, d;
 
 	reset_log(0);
-	c = MSR_IA32_MISC_ENABLE;
-	asm volatile("leaq 2f(%%rip), %[after]\n\t"
-		     "movq %[after], %[stop]\n\t"
-		     "pushfq\n\torq %[tf], (%%rsp)\n\tpopfq\n\t"
-		     "rdmsr\n2:\n\tnop"
+	asm volatile(STEP_BEGIN "rdmsr" STEP_END
 		     : [after] "=&r"(after), [stop] "=m"(stop_rip), "=a"(a), "=d"(d), "+c"(c)
 		     : [tf] "i"(RFLAGS_TF)
 		     : "memory");
 	step_one("step-rdmsr", after);
-
 	reset_log(0);
-	asm volatile("leaq 2f(%%rip), %[after]\n\t"
-		     "movq %[after], %[stop]\n\t"
-		     "pushfq\n\torq %[tf], (%%rsp)\n\tpopfq\n\t"
-		     "movl (%[win]), %%eax\n2:\n\tnop"
+	asm volatile(STEP_BEGIN "movl (%[win]), %%eax" STEP_END
 		     : [after] "=&r"(after), [stop] "=m"(stop_rip), "=a"(a)
 		     : [tf] "i"(RFLAGS_TF), [win] "r"(IOAPIC_IOWIN)
 		     : "memory");
 	step_one("step-mmio", after);
-
-	if (platform.hv) {
-		reset_log(0);
-		a = 0;
-		asm volatile("leaq 2f(%%rip), %[after]\n\t"
-			     "movq %[after], %[stop]\n\t"
-			     "pushfq\n\torq %[tf], (%%rsp)\n\tpopfq\n\t"
-			     "vmcall\n2:\n\tnop"
-			     : [after] "=&r"(after), [stop] "=m"(stop_rip), "+a"(a)
-			     : [tf] "i"(RFLAGS_TF)
-			     : "memory");
-		step_one("step-vmcall", after);
-	}
+	if (!platform.hv)
+		return; /* VMCALL is #UD without the hypervisor */
+	reset_log(0);
+	a = 0;
+	asm volatile(STEP_BEGIN "vmcall" STEP_END
+		     : [after] "=&r"(after), [stop] "=m"(stop_rip), "+a"(a)
+		     : [tf] "i"(RFLAGS_TF)
+		     : "memory");
+	step_one("step-vmcall", after);
 }
 
 /* MOV SS holds back the single-step trap for one instruction (SDM Vol. 3
@@ -421,7 +411,8 @@ void guest_main(void)
 	trap_set_handler(VEC_TIMER, timer_handler);
 	apic_init();
 	apic_soft_enable(VEC_SPUR);
-	step_tests();
+	step_exit_tests();
+	step_emulated_tests();
 	step_mov_ss_test();
 	step_sti_hlt_test();
 	step_gp_test();
