@@ -366,7 +366,7 @@ static void inject_pending(struct vcpu *vc)
 	}
 	vector = apicv_active(vc) ? -1 : vlapic_pending(&vc->lapic);
 	if (vector >= 0) {
-		/* A #DB trap left pending (vmx_skip_instruction()) comes before an
+		/* A #DB trap left pending (vmx_complete_instruction()) comes before an
 		 * interrupt (SDM 6.9): the window exit follows its delivery. */
 		if (!(vmcs_readl(GUEST_RFLAGS) & X86_RFLAGS_IF) ||
 		    (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS)) ||
