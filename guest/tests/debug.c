@@ -34,6 +34,8 @@
 #define DR7_RW0_RW    (3UL << 16)
 #define DR7_LEN0_4    (3UL << 18)
 #define DR7_LEN0_2    (1UL << 18)
+#define DR7_LEN0_1    (0UL << 18)
+#define DR7_RW0_IO    (2UL << 16) /* with CR4.DE */
 #define DR7_RW1_EXEC  (0UL << 20)
 #define DR7_LEN1_1    (0UL << 22)
 
@@ -44,8 +46,9 @@
 #define MSR_X2APIC_TMICT     0x838
 #define MSR_X2APIC_TDCR	     0x83e
 #define TDCR_DIVIDE_1	     0xb
-#define TIMER_TICKS	     200000	  /* far beyond the few instructions up to HLT */
-#define SEL_DATA	     0x10	  /* entry.asm */
+#define TIMER_TICKS	     200000 /* far beyond the few instructions up to HLT */
+#define SEL_DATA	     0x10   /* entry.asm */
+#define CR4_DE_BIT	     (1UL << 3)
 #define IOAPIC_IOWIN	     0xfec00010UL /* an MMIO register the platform emulates */
 #define MAX_EVENTS	     8
 #define TRAP_STUB_SIZE	     16 /* trap_stubs.asm */
@@ -293,6 +296,47 @@ static void data_bp_test(const char *what, uint64_t dr7_extra)
 	}
 }
 
+/* An I/O breakpoint (CR4.DE, R/W = 10) on a port the platform emulates:
+ * one #DB right after the IN, DR6 = B0 (SDM 18.2.4). */
+static void io_bp_test(void)
+{
+	uint64_t after, a;
+	struct event want = { VEC_DB, 0, DR6_B0, 0 };
+
+	reset_log(0);
+	write_cr4(read_cr4() | CR4_DE_BIT);
+	write_dr0(PORT_POST);
+	write_dr7(DR7_RESERVED1 | DR7_L0 | DR7_RW0_IO | DR7_LEN0_1);
+	asm volatile("leaq 2f(%%rip), %[after]\n\t"
+		     "inb %[port], %%al\n2:\n\tnop"
+		     : [after] "=&r"(after), "=a"(a)
+		     : [port] "i"(PORT_POST)
+		     : "memory");
+	write_dr7(DR7_RESERVED1);
+	write_cr4(read_cr4() & ~CR4_DE_BIT);
+	want.rip = after;
+	check_log("io-bp-emulated-port", &want, 1);
+}
+
+/* A read/write breakpoint on a device register the platform emulates. */
+static void mmio_bp_test(void)
+{
+	uint64_t after, a;
+	struct event want = { VEC_DB, 0, DR6_B0, 0 };
+
+	reset_log(0);
+	write_dr0(IOAPIC_IOWIN);
+	write_dr7(DR7_RESERVED1 | DR7_L0 | DR7_RW0_RW | DR7_LEN0_4);
+	asm volatile("leaq 2f(%%rip), %[after]\n\t"
+		     "movl (%[win]), %%eax\n2:\n\tnop"
+		     : [after] "=&r"(after), "=a"(a)
+		     : [win] "r"(IOAPIC_IOWIN)
+		     : "memory");
+	write_dr7(DR7_RESERVED1);
+	want.rip = after;
+	check_log("data-bp-emulated-mmio", &want, 1);
+}
+
 /* DR7.GD: a MOV to or from a debug register faults with DR6.BD at that MOV,
  * and the #DB clears GD so the handler can use them (SDM 18.2.4); its IRET
  * re-runs the MOV, which then works. */
@@ -419,6 +463,8 @@ void guest_main(void)
 	data_bp_test("data-bp-after-exit", 0);
 	data_bp_test("data-bp-gd", DR7_GD);
 	gd_test();
+	io_bp_test();
+	mmio_bp_test();
 	mov_ss_tests();
 	gp_rf_test();
 }

@@ -6,6 +6,7 @@
  */
 #include <asm/apicv.h>
 #include <asm/cpu.h>
+#include <asm/debugreg.h>
 #include <asm/lapic.h>
 #include <asm/msr.h>
 #include <asm/trap.h>
@@ -261,6 +262,7 @@ static enum exit_result handle_io(struct vcpu *vc, u64 q)
 	if (q & EXIT_QUAL_IO_STRING_BIT)
 		return vmx_fault_exit(vc, EXIT_REASON_IO_INSTRUCTION,
 				      "string I/O (INS/OUTS) is not supported");
+	vmx_check_breakpoints(port, size, DR_ACCESS_IO);
 	if (port >= PORT_COM1 && port <= PORT_COM1_END) {
 		if (in)
 			g->rax = (g->rax & ~mask) | vsi_uart_read(vc->vsi, port - PORT_COM1);

@@ -7,6 +7,7 @@
  */
 #include <asm/apicv.h>
 #include <asm/cpu.h>
+#include <asm/debugreg.h>
 #include <asm/decode.h>
 #include <asm/msr.h>
 #include <asm/vmcs.h>
@@ -151,8 +152,11 @@ static enum exit_result mmio_fault(struct vcpu *vc, const char *why)
 	return vmx_fault_exit(vc, EXIT_REASON_EPT_VIOLATION, why);
 }
 
-/* Decode the instruction at RIP and do its access of gpa through the devices. */
-static enum exit_result emulate(struct vcpu *vc, u64 gpa, bool write, bool rom)
+/*
+ * Decode the instruction at RIP and do its access of gpa through the devices;
+ * gla_valid: GUEST_LINEAR_ADDRESS names it, for the guest's data breakpoints.
+ */
+static enum exit_result emulate(struct vcpu *vc, u64 gpa, bool write, bool rom, bool gla_valid)
 {
 	struct mmio_insn in;
 	u8 bytes[MMIO_INSN_MAX];
@@ -187,6 +191,9 @@ static enum exit_result emulate(struct vcpu *vc, u64 gpa, bool write, bool rom)
 	}
 	if (!write)
 		write_dest(vc, &in, val);
+	if (gla_valid)
+		vmx_check_breakpoints(vmcs_readl(GUEST_LINEAR_ADDRESS), in.size,
+				      write ? DR_ACCESS_WRITE : DR_ACCESS_READ);
 	vmx_complete_instruction(in.len);
 	return r == VSI_ACCESS_LEAVE ? EXIT_LEAVE : EXIT_RESUME;
 }
@@ -204,7 +211,8 @@ enum exit_result vmx_handle_mmio(struct vcpu *vc)
 	}
 	/* Mapped but not writable: a write to the ROM, dropped as a real ROM would. */
 	return emulate(vc, gpa, q & EXIT_QUAL_EPT_WRITE_BIT,
-		       q & (EXIT_QUAL_EPT_READABLE_BIT | EXIT_QUAL_EPT_EXECUTABLE_BIT));
+		       q & (EXIT_QUAL_EPT_READABLE_BIT | EXIT_QUAL_EPT_EXECUTABLE_BIT),
+		       q & EXIT_QUAL_EPT_GLA_VALID_BIT);
 }
 
 /* APIC-access exit qualification (SDM 28.2.1, Table 28-6). */
@@ -226,7 +234,7 @@ enum exit_result vmx_handle_apic_access(struct vcpu *vc)
 			 (unsigned long long)APIC_ACCESS_OFFSET(q));
 		return vmx_fault_exit(vc, EXIT_REASON_APIC_ACCESS, why);
 	}
-	r = emulate(vc, gpa, type == APIC_ACCESS_WRITE, false);
+	r = emulate(vc, gpa, type == APIC_ACCESS_WRITE, false, false);
 	apicv_mark_dirty(vc);
 	return r;
 }
