@@ -52,12 +52,10 @@ static bool rw_matches(u64 rw, enum dr_access kind)
 	return false;
 }
 
-void vmx_check_breakpoints(u64 addr, u32 size, enum dr_access kind)
+void vmx_match_breakpoints(u64 dr7, u64 addr, u32 size, enum dr_access kind)
 {
-	u64 dr7 = vmcs_readl(GUEST_DR7), hit = 0;
+	u64 hit = 0;
 
-	if (!(dr7 & DR7_ANY_ENABLED))
-		return; /* the common case: one VMREAD */
 	for (u32 n = 0; n < DR_BREAKPOINTS; n++) {
 		u64 bytes = dr_len_bytes(dr7 >> DR7_LEN_SHIFT(n)), base;
 
@@ -70,5 +68,5 @@ void vmx_check_breakpoints(u64 addr, u32 size, enum dr_access kind)
 	}
 	if (hit)
 		vmcs_writel(GUEST_PENDING_DBG_EXCEPTIONS, vmcs_readl(GUEST_PENDING_DBG_EXCEPTIONS) |
-								  hit | PENDING_DBG_ENABLED_BP);
+							      hit | PENDING_DBG_ENABLED_BP);
 }

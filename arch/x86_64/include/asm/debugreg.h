@@ -2,6 +2,7 @@
 #ifndef ASM_DEBUGREG_H
 #define ASM_DEBUGREG_H
 
+#include <asm/vmcs.h>
 #include <hv/types.h>
 
 #define DR_BREAKPOINTS 4
@@ -32,6 +33,15 @@ enum dr_access {
  * VMCS's pending debug exceptions), so the CPU delivers the #DB after VM
  * entry with DR6 as for an access it made itself.
  */
-void vmx_check_breakpoints(u64 addr, u32 size, enum dr_access kind);
+void vmx_match_breakpoints(u64 dr7, u64 addr, u32 size, enum dr_access kind);
+
+/* Inline: the common case, no breakpoint enabled, costs one VMREAD. */
+static inline void vmx_check_breakpoints(u64 addr, u32 size, enum dr_access kind)
+{
+	u64 dr7 = vmcs_readl(GUEST_DR7);
+
+	if (dr7 & DR7_ANY_ENABLED)
+		vmx_match_breakpoints(dr7, addr, size, kind);
+}
 
 #endif
