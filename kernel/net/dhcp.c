@@ -5,6 +5,7 @@
  * rebound at T2 by broadcast (4.4.5); when it expires the address is given
  * up, every connection is aborted and DHCP starts over.
  */
+#include <hv/dhcp_opt.h>
 #include <hv/errno.h>
 #include <hv/string.h>
 
@@ -25,85 +26,60 @@ static const u8 dhcp_param_list[] = {
 	DHCPOPT_SERVER_ID,   DHCPOPT_T1,     DHCPOPT_T2,
 };
 
-static u32 get_be32(const u8 *p)
-{
-	return (u32)p[0] << 24 | (u32)p[1] << 16 | (u32)p[2] << 8 | p[3];
-}
-
-/* Append a 4-byte option; returns the end. */
-static u8 *put_opt_u32(u8 *p, u8 code, u32 val)
-{
-	p[0] = code;
-	p[1] = 4;
-	p[2] = (u8)(val >> 24);
-	p[3] = (u8)(val >> 16);
-	p[4] = (u8)(val >> 8);
-	p[5] = (u8)val;
-	return p + 6;
-}
-
 /* Store a 4-byte option value; -EBADMSG unless len is 4 (at least 4 for lists). */
 static int opt_u32(const u8 *val, u8 len, bool list, u32 *out, bool *has)
 {
 	if (list ? (len < 4 || len % 4) : len != 4)
 		return -EBADMSG;
-	*out = get_be32(val);
+	*out = dhcp_get_be32(val);
 	*has = true;
 	return 0;
 }
 
 /*
- * Walk the options field (RFC 2132 2): every length is checked against the
- * end before it is used. Option overload (52) is not honoured: options in
- * sname/file are not read.
+ * Read the options field (RFC 2132 2) through the shared bounds-checked walk.
+ * Option overload (52) is not honoured: options in sname/file are not read.
  */
 static int dhcp_parse_options(const u8 *p, size_t len, struct dhcp_opts *o)
 {
-	size_t i = 0;
-	int rc = 0;
+	struct dhcp_opt_walk w;
+	struct dhcp_opt opt;
+	int rc, more;
 
 	memset(o, 0, sizeof(*o));
-	while (i < len && p[i] != DHCPOPT_END) {
-		u8 code = p[i], olen;
-		const u8 *val;
-
-		if (code == DHCPOPT_PAD) {
-			i++;
-			continue;
-		}
-		if (i + 2 > len || i + 2 + p[i + 1] > len)
-			return -EBADMSG;
-		olen = p[i + 1];
-		val = p + i + 2;
-		switch (code) {
+	dhcp_opt_begin(&w, p, len);
+	while ((more = dhcp_opt_next(&w, &opt)) > 0) {
+		rc = 0;
+		switch (opt.code) {
 		case DHCPOPT_MSG_TYPE:
-			if (olen != 1)
+			if (opt.len != 1)
 				return -EBADMSG;
-			o->type = val[0];
+			o->type = opt.val[0];
 			break;
 		case DHCPOPT_SUBNET_MASK:
-			rc = opt_u32(val, olen, false, &o->mask, &o->has_mask);
+			rc = opt_u32(opt.val, opt.len, false, &o->mask, &o->has_mask);
 			break;
 		case DHCPOPT_ROUTER:
-			rc = opt_u32(val, olen, true, &o->router, &o->has_router);
+			rc = opt_u32(opt.val, opt.len, true, &o->router, &o->has_router);
 			break;
 		case DHCPOPT_LEASE_TIME:
-			rc = opt_u32(val, olen, false, &o->lease, &o->has_lease);
+			rc = opt_u32(opt.val, opt.len, false, &o->lease, &o->has_lease);
 			break;
 		case DHCPOPT_SERVER_ID:
-			rc = opt_u32(val, olen, false, &o->server, &o->has_server);
+			rc = opt_u32(opt.val, opt.len, false, &o->server, &o->has_server);
 			break;
 		case DHCPOPT_T1:
-			rc = opt_u32(val, olen, false, &o->t1, &o->has_t1);
+			rc = opt_u32(opt.val, opt.len, false, &o->t1, &o->has_t1);
 			break;
 		case DHCPOPT_T2:
-			rc = opt_u32(val, olen, false, &o->t2, &o->has_t2);
+			rc = opt_u32(opt.val, opt.len, false, &o->t2, &o->has_t2);
 			break;
 		}
 		if (rc)
 			return rc;
-		i += 2 + (size_t)olen;
 	}
+	if (more < 0)
+		return more;
 	return o->type ? 0 : -EBADMSG;
 }
 
@@ -130,8 +106,8 @@ static void dhcp_send(struct net_stack *s, u8 type)
 	*opt++ = type;
 	/* RFC 2131 4.3.2: REQUEST in SELECTING names the offer and its server. */
 	if (type == DHCPREQUEST && d->state == DHCP_REQUESTING) {
-		opt = put_opt_u32(opt, DHCPOPT_REQUESTED, d->offered_ip);
-		opt = put_opt_u32(opt, DHCPOPT_SERVER_ID, d->server_id);
+		opt = dhcp_put_opt_u32(opt, DHCPOPT_REQUESTED, d->offered_ip);
+		opt = dhcp_put_opt_u32(opt, DHCPOPT_SERVER_ID, d->server_id);
 	}
 	*opt++ = DHCPOPT_PARAM_LIST;
 	*opt++ = sizeof(dhcp_param_list);
