@@ -36,32 +36,6 @@ u32 net_random(struct net_stack *s)
 	return (u32)((x * 0x2545f4914f6cdd1dull) >> 32);
 }
 
-u32 inet_sum(u32 sum, const void *buf, size_t len)
-{
-	const u8 *p = buf;
-	u64 acc = sum;
-
-	for (; len >= 2; p += 2, len -= 2)
-		acc += (u32)p[0] << 8 | p[1];
-	if (len)
-		acc += (u32)p[0] << 8;
-	while (acc >> 32)
-		acc = (acc & 0xffffffff) + (acc >> 32);
-	return (u32)acc;
-}
-
-u16 inet_fold(u32 sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (u16)~sum;
-}
-
-u32 inet_pseudo_sum(u32 src, u32 dst, u8 proto, u16 len)
-{
-	return (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) + proto + len;
-}
-
 void net_init(struct net_stack *s, const struct net_driver *drv)
 {
 	/* The TCP buffers are never read before written: skip clearing megabytes. */
