@@ -177,7 +177,7 @@ static struct sw_mac_entry *mac_lookup(struct sw_switch *sw, u16 network, const 
 	for (u32 i = 0; i < SW_MAC_TABLE_SIZE; i++) {
 		struct sw_mac_entry *e = &sw->macs[i];
 
-		if (e->used && now_ms - e->seen_ms >= SW_MAC_AGE_MS)
+		if (e->used && now_ms > e->seen_ms && now_ms - e->seen_ms >= SW_MAC_AGE_MS)
 			e->used = false;
 		if (e->used && e->network == network && !memcmp(e->mac, mac, ETH_ALEN))
 			return e;

@@ -113,6 +113,8 @@ size_t fr_ipv4(u8 *buf, u8 proto, u32 src, u16 sport, u32 dst, u16 dport, u8 tcp
 	ph[9] = proto;
 	put16(ph + 10, (u16)l4len);
 	c = proto == IP_PROTO_ICMP ? ref_csum(NULL, 0, l4, l4len) : ref_csum(ph, 12, l4, l4len);
+	if (proto == IP_PROTO_UDP && !c)
+		c = 0xffff; /* RFC 768: 0 means "no checksum" */
 	put16(l4 + (proto == IP_PROTO_TCP ? 16 : proto == IP_PROTO_UDP ? 6 : 2), c);
 	return tot;
 }

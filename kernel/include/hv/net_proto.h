@@ -210,5 +210,12 @@ u32 inet_sum(u32 sum, const void *buf, size_t len);
 u16 inet_fold(u32 sum);
 /* The sum of the IPv4 pseudo-header for TCP and UDP (RFC 9293 3.1, RFC 768). */
 u32 inet_pseudo_sum(u32 src, u32 dst, u8 proto, u16 len);
+/*
+ * Incremental update (RFC 1624 eqn. 3): the big-endian checksum field at
+ * csum after a 16-bit (or 32-bit) field covered by it changed from old to new
+ * (host byte order). A wrong checksum stays wrong: the receiver still sees it.
+ */
+void inet_csum_update16(u8 *csum, u16 old, u16 new);
+void inet_csum_update32(u8 *csum, u32 old, u32 new);
 
 #endif
