@@ -146,3 +146,32 @@ bool fr_ipv4_csums_ok(const u8 *ip, size_t len)
 		return true; /* no checksum (RFC 768) */
 	return ref_csum(ph, 12, ip + ihl, tot - ihl) == 0;
 }
+
+size_t fr_dhcp(u8 *buf, const u8 *mac, u32 ciaddr, const u8 *opt, size_t olen)
+{
+	static const u8 bcast[ETH_ALEN] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	size_t h = fr_eth(buf, bcast, mac, ETH_P_IP, -1);
+	u8 *ip = buf + h, *udp = ip + IP_HLEN, *m = udp + UDP_HLEN, ph[12];
+	size_t blen = sizeof(struct dhcp_msg) + olen;
+
+	blen = blen < BOOTP_MIN_LEN ? BOOTP_MIN_LEN : blen;
+	fr_ipv4(ip, IP_PROTO_UDP, ciaddr, DHCP_CLIENT_PORT, IPV4_BROADCAST, DHCP_SERVER_PORT, 0,
+		blen);
+	memset(m, 0, blen);
+	m[0] = BOOTP_REQUEST;
+	m[1] = ARP_HRD_ETHER;
+	m[2] = ETH_ALEN;
+	put32(m + 4, 0x11223344u);
+	put32(m + 12, ciaddr);
+	memcpy(m + 28, mac, ETH_ALEN);
+	put32(m + 236, DHCP_MAGIC);
+	memcpy(m + sizeof(struct dhcp_msg), opt, olen);
+	put32(ph, ciaddr);
+	put32(ph + 4, IPV4_BROADCAST);
+	ph[8] = 0;
+	ph[9] = IP_PROTO_UDP;
+	put16(ph + 10, (u16)(UDP_HLEN + blen));
+	put16(udp + 6, 0);
+	put16(udp + 6, ref_csum(ph, 12, udp, UDP_HLEN + blen) ?: 0xffff);
+	return h + IP_HLEN + UDP_HLEN + blen;
+}

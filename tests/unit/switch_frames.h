@@ -23,6 +23,12 @@ size_t fr_ipv4(u8 *buf, u8 proto, u32 src, u16 sport, u32 dst, u16 dport, u8 tcp
 /* An Ethernet frame with fr_ipv4() inside; returns the frame length. */
 size_t fr_eth_ipv4(u8 *buf, const u8 *dst, const u8 *src, u8 proto, u32 sip, u16 sport, u32 dip,
 		   u16 dport, size_t plen);
+/*
+ * A DHCP request frame (BOOTP_REQUEST, xid 0x11223344) from mac (chaddr too),
+ * broadcast, from ciaddr, with olen bytes of options (nothing added), padded
+ * to BOOTP_MIN_LEN. Returns the frame length.
+ */
+size_t fr_dhcp(u8 *buf, const u8 *mac, u32 ciaddr, const u8 *opt, size_t olen);
 /* Checksums of a datagram (IPv4 header, TCP/UDP/ICMP) recomputed from scratch: true if right. */
 bool fr_ipv4_csums_ok(const u8 *ip, size_t len);
 
