@@ -106,39 +106,6 @@ static void bounce_free(struct virtio_blk *dev, struct virtio_blk_io *vio)
 	vio->io.buf = NULL;
 }
 
-/* ---- the chain as two byte streams ---- */
-
-/*
- * Copy len bytes between buf and the chain's device-writable (writable) or
- * device-readable bytes, from stream position pos. The walker checked each
- * segment against guest RAM; callers keep pos + len inside the stream.
- */
-static void chain_copy(const struct vq_chain *c, bool writable, u64 pos, void *buf, u64 len,
-		       bool to_guest)
-{
-	u8 *b = buf;
-
-	for (u32 i = 0; i < c->nr && len; i++) {
-		const struct vq_seg *s = &c->seg[i];
-		u64 n;
-
-		if (s->device_writes != writable)
-			continue;
-		if (pos >= s->len) {
-			pos -= s->len;
-			continue;
-		}
-		n = MIN(s->len - pos, len);
-		if (to_guest)
-			memcpy((u8 *)s->hva + pos, b, n);
-		else
-			memcpy(b, (const u8 *)s->hva + pos, n);
-		b += n;
-		len -= n;
-		pos = 0;
-	}
-}
-
 /* ---- completion ---- */
 
 static void push_used(struct virtio_blk *dev, u16 head, u32 written)
@@ -200,7 +167,7 @@ static void io_done(struct blk_io *io, int status)
 			r->result = status_of_errno(status);
 	} else if (io->op == BLK_OP_READ && current && r->result == VIRTIO_BLK_S_OK) {
 		if (virtio_pci_dma_allowed(&dev->pci))
-			chain_copy(&r->chain, true, vio->pos, io->buf, io->length, true);
+			vq_chain_copy(&r->chain, true, vio->pos, io->buf, io->length, true);
 		else
 			r->result = VIRTIO_BLK_S_IOERR; /* never report data that did not arrive */
 	}
@@ -262,8 +229,8 @@ static bool prepare_io(struct virtio_blk *dev, struct virtio_blk_req *r, struct 
 	vio->req = (u16)(r - dev->req);
 	vio->pos = r->next_pos;
 	if (op == BLK_OP_WRITE)
-		chain_copy(&r->chain, false, VIRTIO_BLK_HDR_SIZE + r->next_pos, vio->io.buf, len,
-			   false);
+		vq_chain_copy(&r->chain, false, VIRTIO_BLK_HDR_SIZE + r->next_pos, vio->io.buf, len,
+			      false);
 	return true;
 }
 
@@ -380,8 +347,8 @@ static u8 parse_segment(struct virtio_blk *dev, struct virtio_blk_req *r, u32 i)
 	u64 sector;
 	u32 nr, flags;
 
-	chain_copy(&r->chain, false, VIRTIO_BLK_HDR_SIZE + (u64)i * sizeof(seg), seg, sizeof(seg),
-		   false);
+	vq_chain_copy(&r->chain, false, VIRTIO_BLK_HDR_SIZE + (u64)i * sizeof(seg), seg,
+		      sizeof(seg), false);
 	sector = get_le(seg, 8);
 	nr = (u32)get_le(seg + 8, 4);
 	flags = (u32)get_le(seg + 12, 4);
@@ -426,7 +393,7 @@ static u8 get_id(struct virtio_blk *dev, struct virtio_blk_req *r)
 {
 	if (r->chain.bytes_in - 1 < VIRTIO_BLK_ID_BYTES)
 		return bad_request(dev);
-	chain_copy(&r->chain, true, 0, dev->serial, VIRTIO_BLK_ID_BYTES, true);
+	vq_chain_copy(&r->chain, true, 0, dev->serial, VIRTIO_BLK_ID_BYTES, true);
 	r->written = VIRTIO_BLK_ID_BYTES + 1;
 	return VIRTIO_BLK_S_OK;
 }
@@ -439,7 +406,7 @@ static u8 parse(struct virtio_blk *dev, struct virtio_blk_req *r)
 
 	if (r->chain.bytes_out < VIRTIO_BLK_HDR_SIZE)
 		return bad_request(dev);
-	chain_copy(&r->chain, false, 0, hdr, sizeof(hdr), false);
+	vq_chain_copy(&r->chain, false, 0, hdr, sizeof(hdr), false);
 	r->type = (u32)get_le(hdr, 4);
 	sector = get_le(hdr + 8, 8);
 	switch (r->type) {

@@ -234,3 +234,34 @@ int vq_push(struct virtqueue *vq, u16 head, u32 written)
 	vq_write16(used + VQ_USED_IDX, vq->used_idx);
 	return 0;
 }
+
+/*
+ * Copy len bytes between buf and the chain's device-writable (writable) or
+ * device-readable bytes, from stream position pos. The walker checked each
+ * segment against guest RAM; callers keep pos + len inside the stream.
+ */
+void vq_chain_copy(const struct vq_chain *c, bool writable, u64 pos, void *buf, u64 len,
+		   bool to_guest)
+{
+	u8 *b = buf;
+
+	for (u32 i = 0; i < c->nr && len; i++) {
+		const struct vq_seg *s = &c->seg[i];
+		u64 n;
+
+		if (s->device_writes != writable)
+			continue;
+		if (pos >= s->len) {
+			pos -= s->len;
+			continue;
+		}
+		n = MIN(s->len - pos, len);
+		if (to_guest)
+			memcpy((u8 *)s->hva + pos, b, n);
+		else
+			memcpy(b, (const u8 *)s->hva + pos, n);
+		b += n;
+		len -= n;
+		pos = 0;
+	}
+}

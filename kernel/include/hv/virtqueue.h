@@ -91,5 +91,12 @@ int vq_pop(struct virtqueue *vq, struct vq_chain *c);
  * -EIO if broken, -EINVAL if head is out of range or nothing is outstanding.
  */
 int vq_push(struct virtqueue *vq, u16 head, u32 written);
+/*
+ * Copy len bytes between buf and a popped chain's device-writable (writable)
+ * or device-readable bytes, from stream position pos, towards the guest when
+ * to_guest. Callers keep pos + len inside the stream (bytes_in / bytes_out).
+ */
+void vq_chain_copy(const struct vq_chain *c, bool writable, u64 pos, void *buf, u64 len,
+		   bool to_guest);
 
 #endif
