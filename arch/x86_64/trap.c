@@ -250,6 +250,7 @@ void trap_nmi_in_guest(void)
 	if (panicking)
 		park_self(); /* another CPU is dumping */
 	pr_warn("trap: NMI while running a guest (ignored)");
+	cpu_unblock_nmi(); /* no handler ran: end the blocking the NMI may have left */
 }
 
 void trap_handler(struct trap_frame *f)

@@ -103,8 +103,64 @@ void vlapic_set_x2apic(struct vlapic *l, bool on)
 		l->ldr = 0;
 }
 
+enum vlapic_mode vlapic_get_mode(const struct vlapic *l)
+{
+	if (l->disabled)
+		return VLAPIC_MODE_DISABLED;
+	return l->x2apic ? VLAPIC_MODE_X2APIC : VLAPIC_MODE_XAPIC;
+}
+
+/*
+ * SDM 11.12.5 (Figure 11-27): xAPIC <-> disabled, x2APIC -> disabled,
+ * xAPIC -> x2APIC. x2APIC -> xAPIC and disabled -> x2APIC must go the long
+ * way round; EXTD without EN is invalid.
+ */
+bool vlapic_mode_allowed(const struct vlapic *l, enum vlapic_mode to)
+{
+	enum vlapic_mode from = vlapic_get_mode(l);
+
+	if (to == from)
+		return true;
+	switch (to) {
+	case VLAPIC_MODE_DISABLED:
+		return true;
+	case VLAPIC_MODE_XAPIC:
+		return from == VLAPIC_MODE_DISABLED;
+	case VLAPIC_MODE_X2APIC:
+		return from == VLAPIC_MODE_XAPIC;
+	default:
+		return false;
+	}
+}
+
+/*
+ * A disabled APIC behaves as if absent (SDM 11.4.3): it takes no interrupts
+ * and keeps none, so it is reset on the way in; re-enabled, it starts from
+ * that reset state in xAPIC mode. The statistics survive.
+ */
+bool vlapic_set_mode(struct vlapic *l, enum vlapic_mode to)
+{
+	struct vlapic_stats stats = l->stats;
+
+	if (!vlapic_mode_allowed(l, to))
+		return false;
+	if (to == vlapic_get_mode(l))
+		return true;
+	if (to == VLAPIC_MODE_DISABLED) {
+		vlapic_reset(l, l->id, l->ops, l->ctx);
+		l->stats = stats;
+		l->disabled = true;
+		return true;
+	}
+	l->disabled = false;
+	vlapic_set_x2apic(l, to == VLAPIC_MODE_X2APIC);
+	return true;
+}
+
 bool vlapic_accept(struct vlapic *l, u32 vector, bool level)
 {
+	if (l->disabled)
+		return false;
 	vector &= 0xff;
 	if (vector < 16) {
 		__atomic_or_fetch(&l->esr_pending, VLAPIC_ESR_RECV_ILLEGAL, __ATOMIC_SEQ_CST);
@@ -122,7 +178,7 @@ bool vlapic_accept(struct vlapic *l, u32 vector, bool level)
 
 int vlapic_pending(const struct vlapic *l)
 {
-	int v = highest(l->irr);
+	int v = l->disabled ? -1 : highest(l->irr);
 
 	if (v < 0 || ((u32)v & 0xf0) <= (ppr(l) & 0xf0))
 		return -1;

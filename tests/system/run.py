@@ -628,6 +628,31 @@ def check_debug_guest(c, vsi):
                 f"VSI {vsi}: {line}")
 
 
+def test_bochs_vsi_nmi_apic_mode(c):
+    """Guest NMIs: several arrive, one raised inside the handler arrives after
+    its IRET; APIC mode transitions: the illegal ones raise #GP, the legal ones
+    work, CPUID follows EN, and a broadcast fixed IPI in x2APIC mode arrives
+    once afterwards."""
+    cfg = """[vsi nmi]
+cpus = 1
+memory = 4M
+rom = nmi.rom
+
+[vsi apic]
+cpus = 2
+memory = 4M
+rom = apic-mode.rom
+"""
+    c.bochs_vsis(cfg, ["nmi.rom", "apic-mode.rom"], cpus=3, megs=256)
+    c.expect(r"\[nmi\] GUEST nmi: done")
+    exp = c.expect_guest_ok("nmi")
+    c.check(len(exp) == 12, f"nmi printed {len(exp)} EXPECT lines, want 12")
+    c.expect(r"\[apic\] GUEST apic-mode: done")
+    exp = c.expect_guest_ok("apic")
+    c.check(len(exp) == 15, f"apic-mode printed {len(exp)} EXPECT lines, want 15")
+    c.expect_absent(r"FATAL|faulted")
+
+
 def test_bochs_vsi_entry_failure(c):
     """selftest=bad-guest-state breaks RFLAGS of the first VSI: the entry
     failure names the SDM rule, that VSI faults, the other runs on. Beside
@@ -985,7 +1010,8 @@ CASES = [test_bochs_vmx_root, test_bochs_fault_dump, test_bochs_wx_text, test_bo
          test_bochs_xapic_silent_ap, test_bochs_extable, test_bochs_no_unrestricted_guest, test_bochs_no_ept,
          test_runner_emulator_dies, test_qemu_uefi_no_vmx, test_bochs_vsi_side_by_side,
          test_bochs_vsi_memory_and_ipi_attacks, test_bochs_vsi_smp_and_spin,
-         test_bochs_vsi_io_flood_and_triple_faults, test_bochs_vsi_entry_failure,
+         test_bochs_vsi_io_flood_and_triple_faults, test_bochs_vsi_nmi_apic_mode,
+         test_bochs_vsi_entry_failure,
          test_bochs_vsi_reset_ports, test_bochs_config_errors, test_qemu_storage_three_servers,
          test_bochs_storage_beside_a_vsi, test_bochs_storage_bad_exports,
          test_qemu_storage_server_killed,

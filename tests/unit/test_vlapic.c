@@ -256,6 +256,53 @@ static void test_destinations(void **state)
 	assert_true(vlapic_match_dest(&b, 0xffffffff, false));
 }
 
+/* SDM 11.12.5: the legal transitions, and #GP (no change) for the others. */
+static void test_mode_transitions(void **state)
+{
+	struct vlapic l;
+
+	(void)state;
+	enabled(&l, 1);
+	assert_int_equal(vlapic_get_mode(&l), VLAPIC_MODE_XAPIC);
+	assert_false(vlapic_set_mode(&l, VLAPIC_MODE_INVALID));
+	assert_true(vlapic_set_mode(&l, VLAPIC_MODE_X2APIC));
+	assert_false(vlapic_mode_allowed(&l, VLAPIC_MODE_XAPIC));
+	assert_false(vlapic_set_mode(&l, VLAPIC_MODE_XAPIC)); /* x2APIC -> xAPIC directly */
+	assert_int_equal(vlapic_get_mode(&l), VLAPIC_MODE_X2APIC);
+	assert_true(vlapic_set_mode(&l, VLAPIC_MODE_X2APIC)); /* no change */
+	assert_true(vlapic_set_mode(&l, VLAPIC_MODE_DISABLED));
+	assert_false(vlapic_set_mode(&l, VLAPIC_MODE_X2APIC)); /* disabled -> x2APIC directly */
+	assert_false(vlapic_set_mode(&l, VLAPIC_MODE_INVALID));
+	assert_int_equal(vlapic_get_mode(&l), VLAPIC_MODE_DISABLED);
+	assert_true(vlapic_set_mode(&l, VLAPIC_MODE_XAPIC));
+	assert_true(vlapic_set_mode(&l, VLAPIC_MODE_X2APIC));
+	assert_int_equal(vlapic_get_mode(&l), VLAPIC_MODE_X2APIC);
+	assert_int_equal(vlapic_read(&l, VLAPIC_LDR, 0), 0x2); /* x2APIC LDR from the ID */
+}
+
+/* A disabled APIC takes nothing and keeps nothing: an interrupt left in
+ * service before the disable no longer masks lower ones afterwards. */
+static void test_disable_resets(void **state)
+{
+	struct vlapic l;
+	u64 v;
+
+	(void)state;
+	enabled(&l, 0);
+	assert_true(vlapic_set_mode(&l, VLAPIC_MODE_X2APIC));
+	assert_true(vlapic_accept(&l, 0xe1, false));
+	vlapic_ack(&l, 0xe1); /* in service, never EOIed */
+	assert_true(vlapic_set_mode(&l, VLAPIC_MODE_DISABLED));
+	assert_false(vlapic_accept(&l, 0x41, false));
+	assert_int_equal(vlapic_pending(&l), -1);
+	assert_false(vlapic_read_msr(&l, 0x802, &v, 0)); /* no x2APIC MSRs while disabled */
+	assert_true(vlapic_set_mode(&l, VLAPIC_MODE_XAPIC));
+	assert_true(vlapic_set_mode(&l, VLAPIC_MODE_X2APIC));
+	assert_true(vlapic_write_msr(&l, 0x80f, VLAPIC_SVR_ENABLE | 0xff, 0));
+	assert_true(vlapic_accept(&l, 0x41, false));
+	assert_int_equal(vlapic_pending(&l), 0x41);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -268,6 +315,8 @@ int main(void)
 		cmocka_unit_test(test_timer_tsc_deadline),
 		cmocka_unit_test(test_icr_xapic_and_x2apic),
 		cmocka_unit_test(test_destinations),
+		cmocka_unit_test(test_mode_transitions),
+		cmocka_unit_test(test_disable_resets),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -137,8 +137,10 @@ static void set_active(struct vcpu *vc, bool on)
 
 static bool wants_page(const struct vcpu *vc)
 {
-	return apicv_enabled() && (vc->arch.apic_base & MSR_IA32_APIC_BASE_EN_BIT) &&
-	       !vc->lapic.x2apic;
+	/* From IA32_APIC_BASE alone: a mode change takes the page out before the model changes. */
+	return apicv_enabled() &&
+	       (vc->arch.apic_base & (MSR_IA32_APIC_BASE_EN_BIT | MSR_IA32_APIC_BASE_EXTD_BIT)) ==
+		   MSR_IA32_APIC_BASE_EN_BIT;
 }
 
 void apicv_reset(struct vcpu *vc)

@@ -56,6 +56,7 @@
 #define CPUID_TSC_LEAF		 0x15 /* TSC/crystal ratio and crystal frequency */
 #define CPUID_FREQ_LEAF		 0x16 /* base/max frequency in MHz */
 #define CPUID_1_EDX_HTT		 BIT(28)
+#define CPUID_1_EDX_APIC	 BIT(9)
 #define CPUID_7_EBX_HIDE \
 	(BIT(1) /* TSC_ADJUST */ | BIT(2) /* SGX */ | BIT(12) /* RDT-M */ | BIT(15) /* RDT-A */)
 #define CPUID_7_ECX_HIDE (BIT(5) /* WAITPKG */ | BIT(30) /* SGX_LC */)
@@ -223,6 +224,9 @@ static enum exit_result handle_cpuid(struct vcpu *vc)
 			if (vmcs_readl(GUEST_CR4) & X86_CR4_OSXSAVE) /* mirrors the guest's CR4 */
 				r.ecx |= CPUID_1_ECX_OSXSAVE;
 			r.edx &= ~CPUID_1_EDX_HIDE;
+			/* APIC present follows IA32_APIC_BASE.EN (SDM 11.4.3) */
+			if (!(vc->arch.apic_base & MSR_IA32_APIC_BASE_EN_BIT))
+				r.edx &= ~CPUID_1_EDX_APIC;
 			if (vc->vsi->nr_vcpus > 1)
 				r.edx |= CPUID_1_EDX_HTT;
 			r.ebx = (r.ebx & 0xffff) | (vc->vsi->nr_vcpus << 16) | (vc->index << 24);
@@ -421,6 +425,37 @@ static bool write_efer(u64 val)
 	return true;
 }
 
+static enum vlapic_mode apic_base_mode(u64 val)
+{
+	bool en = val & MSR_IA32_APIC_BASE_EN_BIT, extd = val & MSR_IA32_APIC_BASE_EXTD_BIT;
+
+	if (!en)
+		return extd ? VLAPIC_MODE_INVALID : VLAPIC_MODE_DISABLED;
+	return extd ? VLAPIC_MODE_X2APIC : VLAPIC_MODE_XAPIC;
+}
+
+/*
+ * IA32_APIC_BASE: the base stays at 0xFEE00000, BSP is read-only, and EN/EXTD
+ * move only along the transitions of SDM 11.12.5 (the model refuses the
+ * others: #GP). The APICv page leaves before the model changes and comes
+ * back after, so it never holds a state the model dropped.
+ */
+static bool write_apic_base(struct vcpu *vc, u64 val)
+{
+	enum vlapic_mode to = apic_base_mode(val);
+
+	if ((val & MSR_IA32_APIC_BASE_ADDR_MASK) != XAPIC_DEFAULT_BASE)
+		return false;
+	if (!vlapic_mode_allowed(&vc->lapic, to))
+		return false;
+	vc->arch.apic_base =
+	    (val & ~MSR_IA32_APIC_BASE_BSP_BIT) | (vc->arch.apic_base & MSR_IA32_APIC_BASE_BSP_BIT);
+	apicv_mode_changed(vc);
+	vlapic_set_mode(&vc->lapic, to);
+	apicv_mode_changed(vc);
+	return true;
+}
+
 static bool msr_write(struct vcpu *vc, u32 msr, u64 val)
 {
 	switch (msr) {
@@ -430,18 +465,7 @@ static bool msr_write(struct vcpu *vc, u32 msr, u64 val)
 	case MSR_IA32_MTRR_DEF_TYPE:
 		return true; /* ignored */
 	case MSR_IA32_APIC_BASE:
-		if ((val & MSR_IA32_APIC_BASE_ADDR_MASK) != XAPIC_DEFAULT_BASE)
-			return false;
-		if ((val & MSR_IA32_APIC_BASE_EXTD_BIT) && !(val & MSR_IA32_APIC_BASE_EN_BIT))
-			return false; /* x2APIC without enable is invalid (SDM 11.12.5) */
-		vc->arch.apic_base = (val & ~MSR_IA32_APIC_BASE_BSP_BIT) |
-				     (vc->arch.apic_base & MSR_IA32_APIC_BASE_BSP_BIT);
-		if (apicv_active(vc)) /* IRR/ISR/TPR back to the model first */
-			apicv_mode_changed(vc);
-		if (!!(val & MSR_IA32_APIC_BASE_EXTD_BIT) != vc->lapic.x2apic)
-			vlapic_set_x2apic(&vc->lapic, val & MSR_IA32_APIC_BASE_EXTD_BIT);
-		apicv_mode_changed(vc);
-		return true;
+		return write_apic_base(vc, val);
 	case MSR_IA32_DEBUGCTL:
 		return val == 0;
 	case MSR_IA32_PAT:
@@ -542,8 +566,10 @@ static enum exit_result handle_exception_nmi(struct vcpu *vc)
 {
 	u32 info = vmcs_read32(VM_EXIT_INTR_INFO);
 
+	/* Guest NMIs are injected, never physical: this one is the hypervisor's
+	 * (the fault dump parks CPUs with it), whatever the guest's NMI state. */
 	if ((info & INTR_INFO_TYPE_MASK) == INTR_TYPE_NMI) {
-		trap_nmi_in_guest(); /* a host NMI: parks us if the hypervisor is dumping */
+		trap_nmi_in_guest();
 		return EXIT_RESUME;
 	}
 	return vmx_fault_exit(vc, EXIT_REASON_EXCEPTION_NMI, "unexpected exception exit");
@@ -586,6 +612,7 @@ enum exit_result vmx_handle_exit(struct vcpu *vc, u32 full)
 		vc->exits[reason]++;
 	if (full & EXIT_REASON_ENTRY_FAILURE_BIT)
 		return entry_failure(vc, reason);
+	vmx_requeue_vectoring();
 	switch (reason) {
 	case EXIT_REASON_EXCEPTION_NMI:
 		return handle_exception_nmi(vc);

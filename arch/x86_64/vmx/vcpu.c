@@ -91,8 +91,11 @@ static int setup_controls(void)
 	u32 pin, proc, proc2, exit, entry;
 	int err = 0;
 
-	/* The preemption timer runs the guest's APIC timer where the CPU has it. */
-	err |= set_ctls("pin-based", PIN_BASED_EXT_INTR_MASK | PIN_BASED_NMI_EXITING,
+	/* The preemption timer runs the guest's APIC timer where the CPU has it;
+	 * guest NMI blocking is the CPU's where it has virtual NMIs (nmi.c). */
+	err |= set_ctls("pin-based",
+			PIN_BASED_EXT_INTR_MASK | PIN_BASED_NMI_EXITING |
+			    (vmx_virtual_nmis() ? PIN_BASED_VIRTUAL_NMIS : 0),
 			PIN_BASED_VMX_PREEMPTION_TIMER, c->pin_ctls, &pin);
 	err |= set_ctls("processor-based",
 			CPU_BASED_HLT_EXITING | CPU_BASED_UNCOND_IO_EXITING |
@@ -250,7 +253,7 @@ void vmx_reset_guest_state(struct vcpu *vc, bool sipi, u32 vector)
 	a->xcr0 = 1; /* x87 only, as at power-up; the hardware register is this vCPU's */
 	if (read_cr4() & X86_CR4_OSXSAVE)
 		xsetbv_safe(0, a->xcr0);
-	a->pending_nmi = 0;
+	vmx_nmi_reset(vc);
 	vlapic_reset(&vc->lapic, vc->index, &vcpu_vlapic_ops, vc);
 	apicv_reset(vc);
 	a->timer_armed = false;
@@ -335,56 +338,67 @@ int vcpu_arch_init(struct vcpu *vc)
 	return 0;
 }
 
-/* Inject what is pending and allowed now; ask for an interrupt window otherwise. */
+/* A fixed interrupt waits in the model (or, with APICv, for the CPU). */
 static bool irq_pending(struct vcpu *vc)
 {
-	if (vc->arch.pending_nmi)
-		return true;
 	return apicv_active(vc) ? apicv_pending(vc) >= 0 : vlapic_pending(&vc->lapic) >= 0;
 }
 
+/* Inject the highest fixed interrupt if the guest can take it; else want its window. */
+static bool inject_irq(struct vcpu *vc, u32 intr)
+{
+	int vector = apicv_active(vc) ? -1 : vlapic_pending(&vc->lapic);
+
+	if (vector < 0)
+		return false;
+	/* A #DB trap left pending (vmx_complete_instruction()) comes before an
+	 * interrupt (SDM 6.9): the window exit follows its delivery. */
+	if (!(vmcs_readl(GUEST_RFLAGS) & X86_RFLAGS_IF) ||
+	    (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS)) ||
+	    (vmcs_readl(GUEST_PENDING_DBG_EXCEPTIONS) & PENDING_DBG_DELIVERABLE))
+		return true;
+	vlapic_ack(&vc->lapic, (u32)vector);
+	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD,
+		     INTR_INFO_VALID_BIT | INTR_TYPE_EXT_INTR | (u32)vector);
+	/* A halted guest that takes an interrupt runs again (SDM 26.6.2). */
+	if (vmcs_read32(GUEST_ACTIVITY_STATE) != GUEST_ACTIVITY_ACTIVE)
+		vmcs_write32(GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_ACTIVE);
+	return false;
+}
+
+static void set_irq_window(struct vcpu *vc, bool on)
+{
+	u32 proc = vmcs_read32(CPU_BASED_VM_EXEC_CONTROL);
+
+	if (on == vc->arch.window_requested)
+		return;
+	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, on ? proc | CPU_BASED_INTR_WINDOW_EXITING
+						   : proc & ~CPU_BASED_INTR_WINDOW_EXITING);
+	vc->arch.window_requested = on;
+}
+
+/*
+ * Inject what is pending and allowed now, the NMI first (SDM 6.9 priority);
+ * ask for the interrupt or NMI window otherwise. With APICv the CPU
+ * delivers fixed interrupts itself (RVI).
+ */
 static void inject_pending(struct vcpu *vc)
 {
 	struct vcpu_arch *a = &vc->arch;
-	u32 intr, proc;
-	int vector;
+	bool want_irq_window = false;
 
-	/* The common case: nothing pending and no window requested. With APICv
-	 * the CPU delivers fixed interrupts itself (RVI); only NMIs are ours. */
-	if (apicv_active(vc) ? !a->pending_nmi : !irq_pending(vc) && !a->window_requested)
-		return;
-	intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
-	proc = vmcs_read32(CPU_BASED_VM_EXEC_CONTROL);
-
+	if (!a->pending_nmi && !a->window_requested && !a->nmi_window &&
+	    (apicv_active(vc) || vlapic_pending(&vc->lapic) < 0))
+		return; /* the common case */
 	if (vmcs_read32(VM_ENTRY_INTR_INFO_FIELD) & INTR_INFO_VALID_BIT)
-		return; /* an exception is already queued */
-	if (a->pending_nmi && !(intr & (GUEST_INTR_STATE_NMI | GUEST_INTR_STATE_MOV_SS))) {
-		a->pending_nmi = 0;
-		vmcs_write32(VM_ENTRY_INTR_INFO_FIELD,
-			     INTR_INFO_VALID_BIT | INTR_TYPE_NMI | X86_TRAP_NMI);
-		return;
+		return; /* an event is already queued; its exit brings us back */
+	if (vmx_nmi_inject(vc, &want_irq_window)) {
+		/* Fixed interrupts wait until the NMI handler opens a window. */
+		want_irq_window = !apicv_active(vc) && vlapic_pending(&vc->lapic) >= 0;
+	} else if (inject_irq(vc, vmcs_read32(GUEST_INTERRUPTIBILITY_INFO))) {
+		want_irq_window = true;
 	}
-	vector = apicv_active(vc) ? -1 : vlapic_pending(&vc->lapic);
-	if (vector >= 0) {
-		/* A #DB trap left pending (vmx_complete_instruction()) comes before an
-		 * interrupt (SDM 6.9): the window exit follows its delivery. */
-		if (!(vmcs_readl(GUEST_RFLAGS) & X86_RFLAGS_IF) ||
-		    (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS)) ||
-		    (vmcs_readl(GUEST_PENDING_DBG_EXCEPTIONS) & PENDING_DBG_DELIVERABLE)) {
-			vmcs_write32(CPU_BASED_VM_EXEC_CONTROL,
-				     proc | CPU_BASED_INTR_WINDOW_EXITING);
-			a->window_requested = true;
-			return;
-		}
-		vlapic_ack(&vc->lapic, (u32)vector);
-		vmcs_write32(VM_ENTRY_INTR_INFO_FIELD,
-			     INTR_INFO_VALID_BIT | INTR_TYPE_EXT_INTR | (u32)vector);
-		/* A halted guest that takes an interrupt runs again (SDM 26.6.2). */
-		if (vmcs_read32(GUEST_ACTIVITY_STATE) != GUEST_ACTIVITY_ACTIVE)
-			vmcs_write32(GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_ACTIVE);
-	}
-	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, proc & ~CPU_BASED_INTR_WINDOW_EXITING);
-	a->window_requested = false;
+	set_irq_window(vc, want_irq_window);
 }
 
 /*
@@ -417,7 +431,7 @@ void vmx_wait_for_work(struct vcpu *vc, bool irq_can_wake)
 
 	/* Checked with interrupts off; "sti; hlt" cannot miss a kick sent after the check. */
 	while (vc->vsi->request == VSI_REQ_NONE && !a->init_pending) {
-		if (a->pending_nmi && vc->run_state == VCPU_RUNNING)
+		if (vc->run_state == VCPU_RUNNING && vmx_nmi_can_wake(vc))
 			return;
 		u64 now = rdtsc(), dl = 0;
 		if (vc->run_state == VCPU_RUNNING)
@@ -481,6 +495,7 @@ void vcpu_arch_run(struct vcpu *vc)
 			return;
 		}
 		a->launched = true;
+		vmx_nmi_after_exit(vc);
 		u32 reason = vmcs_read32(VM_EXIT_REASON);
 		if (vmx_handle_exit(vc, reason) == EXIT_LEAVE)
 			return;
@@ -497,6 +512,8 @@ void vcpu_deliver(struct vcpu *t, u32 mode, u32 vector)
 {
 	struct vcpu_arch *a = &t->arch;
 
+	if (t->lapic.disabled)
+		return; /* a disabled local APIC receives no IPIs (SDM 11.4.3) */
 	switch (mode) {
 	case 0: /* fixed; vectors 0-15 are illegal (SDM 11.5.2): dropped */
 		if (!vlapic_accept(&t->lapic, vector, false))

@@ -93,8 +93,9 @@ struct vlapic_stats {
 
 struct vlapic {
 	u32 id;
-	bool x2apic; /* IA32_APIC_BASE.EXTD as the guest set it */
-	u32 irr[8];  /* written atomically by any CPU */
+	bool x2apic;   /* IA32_APIC_BASE.EXTD as the guest set it */
+	bool disabled; /* IA32_APIC_BASE.EN clear: accepts and delivers nothing */
+	u32 irr[8];    /* written atomically by any CPU */
 	u32 isr[8], tmr[8];
 	u32 tpr, ldr, dfr, svr, esr, esr_pending;
 	u32 lvt[VLAPIC_NR_LVT];
@@ -123,6 +124,20 @@ u64 vlapic_get_tsc_deadline(const struct vlapic *l);
 void vlapic_set_tsc_deadline(struct vlapic *l, u64 val, u64 now);
 /* Switch between xAPIC and x2APIC register views (IA32_APIC_BASE.EXTD). */
 void vlapic_set_x2apic(struct vlapic *l, bool on);
+
+/* The modes IA32_APIC_BASE's EN and EXTD bits select (SDM 11.12.5). */
+enum vlapic_mode {
+	VLAPIC_MODE_DISABLED, /* EN = 0, EXTD = 0 */
+	VLAPIC_MODE_INVALID,  /* EN = 0, EXTD = 1: never reachable */
+	VLAPIC_MODE_XAPIC,    /* EN = 1, EXTD = 0 */
+	VLAPIC_MODE_X2APIC,   /* EN = 1, EXTD = 1 */
+};
+enum vlapic_mode vlapic_get_mode(const struct vlapic *l);
+/* SDM 11.12.5: the transition from the current mode to `to` is legal (or no change). */
+bool vlapic_mode_allowed(const struct vlapic *l, enum vlapic_mode to);
+/* Move to mode `to` along a legal transition; false (the caller raises #GP,
+ * nothing changed) for the others. Disabling puts the APIC in its reset state. */
+bool vlapic_set_mode(struct vlapic *l, enum vlapic_mode to);
 
 /* Any CPU: put a fixed interrupt into the IRR (level: remember it in the TMR).
  * False if the vector is illegal (0-15). The caller then wakes the vCPU. */

@@ -147,6 +147,28 @@ static inline __noreturn void cpu_park(void)
 }
 
 /*
+ * Unblock NMIs on this CPU: an IRET to the next instruction (SDM 6.7.1),
+ * for paths that consumed an NMI without an NMI handler's IRET.
+ */
+static inline void cpu_unblock_nmi(void)
+{
+	asm volatile("mov %%rsp, %%rax\n"
+		     "mov %%ss, %%ecx\n"
+		     "push %%rcx\n"
+		     "push %%rax\n"
+		     "pushfq\n"
+		     "mov %%cs, %%ecx\n"
+		     "push %%rcx\n"
+		     "lea 1f(%%rip), %%rcx\n"
+		     "push %%rcx\n"
+		     "iretq\n"
+		     "1:"
+		     :
+		     :
+		     : "rax", "rcx", "cc", "memory");
+}
+
+/*
  * XSETBV that cannot bring the hypervisor down: if it faults (#GP on a value
  * the CPU refuses), the exception table (trap.c) resumes after it and this
  * returns -1. For values that come from guests.

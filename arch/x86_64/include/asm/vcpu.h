@@ -23,9 +23,11 @@ struct vcpu_arch {
 	u64 xcr0;
 	volatile u32 sipi_vector; /* ~0: no SIPI received */
 	volatile u32 init_pending;
-	volatile u32 pending_nmi;
-	bool window_requested; /* interrupt-window exiting is on */
-	bool timer_armed;      /* a guest timer deadline is programmed */
+	volatile u32 pending_nmi; /* the NMI latch: one NMI waits at most */
+	bool nmi_soft_blocked;	  /* without virtual NMIs: the guest's NMI handler runs */
+	bool nmi_window;	  /* NMI-window exiting is on */
+	bool window_requested;	  /* interrupt-window exiting is on */
+	bool timer_armed;	  /* a guest timer deadline is programmed */
 	/* APIC virtualisation (apicv.c) */
 	u64 vapic;	  /* the virtual-APIC page, 0 without APICv */
 	bool apicv_on;	  /* the page holds IRR/ISR/TPR now */

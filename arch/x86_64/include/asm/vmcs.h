@@ -177,6 +177,11 @@ enum vmcs_field {
 #define INTR_INFO_DELIVER_CODE_BIT BIT(11)
 #define INTR_INFO_VALID_BIT	   BIT(31)
 
+/* Privileged software exception (INT1), and the bits of the IDT-vectoring
+ * information (SDM 24.9.3) that are reserved in the VM-entry field: 30:12. */
+#define INTR_TYPE_PRIV_SW_EXCEPTION  (5 << INTR_INFO_TYPE_SHIFT)
+#define INTR_INFO_VECTORING_RESERVED 0x7ffff000U
+
 /* Guest interruptibility state (SDM 24.4.2, Table 24-3). */
 #define GUEST_INTR_STATE_STI	BIT(0)
 #define GUEST_INTR_STATE_MOV_SS BIT(1)

@@ -41,6 +41,18 @@ enum exit_result vmx_handle_apic_access(struct vcpu *vc);
 /* APIC-write and EOI-induced exits (apicv.c). */
 enum exit_result apicv_handle_write(struct vcpu *vc);
 enum exit_result apicv_handle_eoi(struct vcpu *vc);
+/* NMIs (nmi.c): whether the guest's NMI blocking is the CPU's ("virtual NMIs"). */
+bool vmx_virtual_nmis(void);
+/* Forget pending NMIs and NMI blocking (reset, INIT). */
+void vmx_nmi_reset(struct vcpu *vc);
+/* Inject a pending NMI if allowed now (entry field free); else request its window. */
+bool vmx_nmi_inject(struct vcpu *vc, bool *irq_window);
+/* An NMI is pending and not blocked: a halted vCPU must wake for it. */
+bool vmx_nmi_can_wake(const struct vcpu *vc);
+/* After every exit: without virtual NMIs, keep physical NMIs unblocked. */
+void vmx_nmi_after_exit(struct vcpu *vc);
+/* Queue again an event whose delivery the exit interrupted. */
+void vmx_requeue_vectoring(void);
 /* The local APIC model's hooks into the VSI (IPIs). */
 extern const struct vlapic_ops vcpu_vlapic_ops;
 
