@@ -653,6 +653,22 @@ rom = apic-mode.rom
     c.expect_absent(r"FATAL|faulted")
 
 
+def test_bochs_vsi_nmi_fallback(c):
+    """vnmi=off: the software NMI blocking used where the CPU has no virtual
+    NMIs delivers the same NMIs to a guest that returns from its handler to
+    code with interrupts on."""
+    cfg = """[vsi nmi]
+cpus = 1
+memory = 4M
+rom = nmi.rom
+"""
+    c.bochs_vsis(cfg, ["nmi.rom"], cmdline="loglevel=info vnmi=off", cpus=2, megs=128)
+    c.expect(r"\[nmi\] GUEST nmi: done")
+    exp = c.expect_guest_ok("nmi")
+    c.check(len(exp) == 12, f"nmi printed {len(exp)} EXPECT lines, want 12")
+    c.expect_absent(r"FATAL|faulted")
+
+
 def test_bochs_vsi_entry_failure(c):
     """selftest=bad-guest-state breaks RFLAGS of the first VSI: the entry
     failure names the SDM rule, that VSI faults, the other runs on. Beside
@@ -1011,6 +1027,7 @@ CASES = [test_bochs_vmx_root, test_bochs_fault_dump, test_bochs_wx_text, test_bo
          test_runner_emulator_dies, test_qemu_uefi_no_vmx, test_bochs_vsi_side_by_side,
          test_bochs_vsi_memory_and_ipi_attacks, test_bochs_vsi_smp_and_spin,
          test_bochs_vsi_io_flood_and_triple_faults, test_bochs_vsi_nmi_apic_mode,
+         test_bochs_vsi_nmi_fallback,
          test_bochs_vsi_entry_failure,
          test_bochs_vsi_reset_ports, test_bochs_config_errors, test_qemu_storage_three_servers,
          test_bochs_storage_beside_a_vsi, test_bochs_storage_bad_exports,
