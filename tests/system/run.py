@@ -632,7 +632,9 @@ def test_bochs_vsi_nmi_apic_mode(c):
     """Guest NMIs: several arrive, one raised inside the handler arrives after
     its IRET; APIC mode transitions: the illegal ones raise #GP, the legal ones
     work, CPUID follows EN, and a broadcast fixed IPI in x2APIC mode arrives
-    once afterwards."""
+    once afterwards; string I/O
+    (REP with RCX = 0, UART, fw_cfg, long, DF = 1, #PF) and an access
+    straddling the end of RAM."""
     cfg = """[vsi nmi]
 cpus = 1
 memory = 4M
@@ -642,14 +644,23 @@ rom = nmi.rom
 cpus = 2
 memory = 4M
 rom = apic-mode.rom
+
+[vsi sio]
+cpus = 3
+memory = 4M
+rom = string-io.rom
 """
-    c.bochs_vsis(cfg, ["nmi.rom", "apic-mode.rom"], cpus=3, megs=256)
+    c.bochs_vsis(cfg, ["nmi.rom", "apic-mode.rom", "string-io.rom"], cpus=4, megs=256)
     c.expect(r"\[nmi\] GUEST nmi: done")
     exp = c.expect_guest_ok("nmi")
     c.check(len(exp) == 12, f"nmi printed {len(exp)} EXPECT lines, want 12")
     c.expect(r"\[apic\] GUEST apic-mode: done")
     exp = c.expect_guest_ok("apic")
     c.check(len(exp) == 15, f"apic-mode printed {len(exp)} EXPECT lines, want 15")
+    c.expect(r"\[sio\] GUEST string-io: done")
+    c.expect(r"\[sio\] GUEST string-io: a line by rep outsb")
+    exp = c.expect_guest_ok("sio")
+    c.check(len(exp) == 9, f"string-io printed {len(exp)} EXPECT lines, want 9")
     c.expect_absent(r"FATAL|faulted")
 
 

@@ -256,48 +256,55 @@ static enum exit_result handle_cpuid(struct vcpu *vc)
 	return EXIT_RESUME;
 }
 
+/*
+ * One port access of `size` bytes, as IN/OUT (and each element of INS/OUTS)
+ * does it: *val is the value written, or receives the value read (all ones
+ * where nothing decodes the port). VSI_ACCESS_LEAVE: the VSI has a request
+ * (reset, power-off); the instruction is done.
+ */
+enum vsi_access vmx_port_access(struct vcpu *vc, u32 port, u32 size, bool in, u32 *val)
+{
+	enum vsi_access r;
+
+	if (port >= PORT_COM1 && port <= PORT_COM1_END) {
+		if (in)
+			*val = vsi_uart_read(vc->vsi, port - PORT_COM1);
+		else
+			vsi_uart_write(vc->vsi, port - PORT_COM1, (u8)*val);
+		return VSI_ACCESS_DONE;
+	}
+	if (!in && ((port == PORT_RESET_CONTROL && (*val & RESET_CONTROL_RST)) ||
+		    (port == PORT_KBD_CMD && (u8)*val == KBD_CMD_RESET))) {
+		vsi_post_request(vc->vsi, VSI_REQ_RESET);
+		return VSI_ACCESS_LEAVE;
+	}
+	r = vsi_io(vc, port, size, in, val);
+	if (r == VSI_ACCESS_UNCLAIMED) {
+		vc->io_unclaimed++;
+		*val = 0xffffffff; /* nothing decodes it: all ones */
+	}
+	return r;
+}
+
 static enum exit_result handle_io(struct vcpu *vc, u64 q)
 {
 	struct guest_regs *g = &vc->arch.regs;
 	u32 size = (q & EXIT_QUAL_IO_SIZE_MASK) + 1, port = (u32)(q >> EXIT_QUAL_IO_PORT_SHIFT);
 	bool in = q & EXIT_QUAL_IO_IN_BIT;
 	u64 mask = size == 4 ? 0xffffffffULL : (1ULL << (size * 8)) - 1;
+	u32 val = (u32)g->rax;
+	enum vsi_access r;
 
 	if (q & EXIT_QUAL_IO_STRING_BIT)
-		return vmx_fault_exit(vc, EXIT_REASON_IO_INSTRUCTION,
-				      "string I/O (INS/OUTS) is not supported");
+		return vmx_handle_string_io(vc, q);
 	vmx_check_breakpoints(port, size, DR_ACCESS_IO);
-	if (port >= PORT_COM1 && port <= PORT_COM1_END) {
-		if (in)
-			g->rax = (g->rax & ~mask) | vsi_uart_read(vc->vsi, port - PORT_COM1);
-		else
-			vsi_uart_write(vc->vsi, port - PORT_COM1, (u8)g->rax);
-	} else if (!in && port == PORT_RESET_CONTROL && (g->rax & RESET_CONTROL_RST)) {
-		vmx_skip_instruction();
-		vsi_post_request(vc->vsi, VSI_REQ_RESET);
-		return EXIT_LEAVE;
-	} else if (!in && port == PORT_KBD_CMD && (u8)g->rax == KBD_CMD_RESET) {
-		vmx_skip_instruction();
-		vsi_post_request(vc->vsi, VSI_REQ_RESET);
-		return EXIT_LEAVE;
-	} else {
-		u32 val = (u32)g->rax;
-		enum vsi_access r = vsi_io(vc, port, size, in, &val);
-		if (r == VSI_ACCESS_UNCLAIMED) {
-			vc->io_unclaimed++;
-			val = 0xffffffff; /* nothing decodes it: all ones */
-		}
-		if (in)
-			g->rax = (g->rax & ~mask) | (val & mask);
-		if (r == VSI_ACCESS_LEAVE) {
-			vmx_skip_instruction();
-			return EXIT_LEAVE;
-		}
-	}
+	r = vmx_port_access(vc, port, size, in, &val);
+	if (in)
+		g->rax = (g->rax & ~mask) | (val & mask);
 	if (in && size == 4)
 		g->rax &= 0xffffffffULL; /* a 32-bit result zero-extends (SDM 3.4.1.1) */
 	vmx_skip_instruction();
-	return EXIT_RESUME;
+	return r == VSI_ACCESS_LEAVE ? EXIT_LEAVE : EXIT_RESUME;
 }
 
 /* A memory type valid in IA32_PAT: 0, 1, 4, 5, 6, 7 (SDM 11.12.2). */

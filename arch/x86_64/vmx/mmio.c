@@ -41,7 +41,7 @@ static bool read_pte(struct vsi *v, u64 gpa, u32 size, u64 *pte)
  * Vol. 3 ch. 4): none, 32-bit, PAE or 4-level. Only presence is checked:
  * the guest was just executing from (or accessing) this address.
  */
-static int guest_translate(struct vcpu *vc, u64 la, u64 *gpa)
+int vmx_guest_translate(struct vcpu *vc, u64 la, u64 *gpa)
 {
 	u64 cr0 = vmcs_readl(GUEST_CR0), cr4 = vmcs_readl(GUEST_CR4), cr3 = vmcs_readl(GUEST_CR3);
 	bool lma = vmcs_read64(GUEST_IA32_EFER) & MSR_IA32_EFER_LMA_BIT;
@@ -97,7 +97,7 @@ static u32 fetch_insn(struct vcpu *vc, u8 *buf)
 	while (got < MMIO_INSN_MAX) {
 		u64 gpa;
 		u32 chunk = MIN(MMIO_INSN_MAX - got, PAGE_SIZE - ((la + got) & (PAGE_SIZE - 1)));
-		if (guest_translate(vc, la + got, &gpa))
+		if (vmx_guest_translate(vc, la + got, &gpa))
 			break;
 		const u8 *p = vsi_gpa_to_hva_code(vc->vsi, gpa, chunk);
 		if (!p)
@@ -108,7 +108,7 @@ static u32 fetch_insn(struct vcpu *vc, u8 *buf)
 	return got;
 }
 
-static u32 code_mode(void)
+u32 vmx_code_mode(void)
 {
 	bool lma = vmcs_read64(GUEST_IA32_EFER) & MSR_IA32_EFER_LMA_BIT;
 	u32 ar = vmcs_read32(GUEST_CS_AR_BYTES);
@@ -165,7 +165,7 @@ static enum exit_result emulate(struct vcpu *vc, u64 gpa, bool write, bool rom, 
 	u32 n;
 
 	n = fetch_insn(vc, bytes);
-	if (n == 0 || mmio_decode(bytes, n, code_mode(), &in)) {
+	if (n == 0 || mmio_decode(bytes, n, vmx_code_mode(), &in)) {
 		snprintf(why, sizeof(why),
 			 "%s at guest-physical 0x%llx by an instruction the MMIO decoder does not "
 			 "handle (%02x %02x %02x %02x)",

@@ -40,6 +40,7 @@
 #define X86_RFLAGS_ZF BIT(6)
 #define X86_RFLAGS_TF BIT(8)
 #define X86_RFLAGS_IF BIT(9)
+#define X86_RFLAGS_DF BIT(10)
 #define X86_RFLAGS_RF BIT(16)
 
 /* CPUID.01H:ECX / EDX */

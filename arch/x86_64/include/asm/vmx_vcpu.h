@@ -53,6 +53,14 @@ bool vmx_nmi_can_wake(const struct vcpu *vc);
 void vmx_nmi_after_exit(struct vcpu *vc);
 /* Queue again an event whose delivery the exit interrupted. */
 void vmx_requeue_vectoring(void);
+/* One port access as IN/OUT do it (exits.c); *val in or out. */
+enum vsi_access vmx_port_access(struct vcpu *vc, u32 port, u32 size, bool in, u32 *val);
+/* INS/OUTS, with or without REP (string_io.c). */
+enum exit_result vmx_handle_string_io(struct vcpu *vc, u64 qualification);
+/* Guest linear -> guest physical through the guest's page tables; -EFAULT if not present. */
+int vmx_guest_translate(struct vcpu *vc, u64 la, u64 *gpa);
+/* The guest's code size in bytes: 2, 4 or 8 (real, 16/32-bit protected, 64-bit mode). */
+u32 vmx_code_mode(void);
 /* The local APIC model's hooks into the VSI (IPIs). */
 extern const struct vlapic_ops vcpu_vlapic_ops;
 
