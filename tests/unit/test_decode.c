@@ -479,6 +479,67 @@ static void test_rejected(void **state)
 	}
 }
 
+/* The memory operand as encoded: what a split access needs to find its start. */
+struct mem_case {
+	u32 mode;
+	u8 bytes[MMIO_INSN_MAX];
+	u8 n;
+	struct mmio_mem want;
+};
+
+#define NONE MMIO_REG_NONE
+static const struct mem_case mem_cases[] = {
+	/* mov %eax, 0x10(%rbx,%rcx,4) */
+	{ 8, B(0x89, 0x44, 0x8b, 0x10), { 3, 1, 4, 8, MMIO_SEG_NONE, 0x10 } },
+	/* mov 0x100(%rip), %eax */
+	{ 8,
+	  B(0x8b, 0x05, 0x00, 0x01, 0x00, 0x00),
+	  { MMIO_REG_RIP, NONE, 1, 8, MMIO_SEG_NONE, 0x100 } },
+	/* mov %eax, (%r12): SIB with REX.B */
+	{ 8, B(0x41, 0x89, 0x04, 0x24), { 12, NONE, 1, 8, MMIO_SEG_NONE, 0 } },
+	/* mov %fs:0x8, %rax: SIB without base or index */
+	{ 8, B(0x64, 0x48, 0x8b, 0x04, 0x25, 0x08, 0x00, 0x00, 0x00), { NONE, NONE, 1, 8, 4, 8 } },
+	/* mov %eax, -8(%rbp) */
+	{ 8, B(0x89, 0x45, 0xf8), { 5, NONE, 1, 8, MMIO_SEG_NONE, -8 } },
+	/* movl $1, 0(%r13,%r14,8): REX.X and REX.B */
+	{ 8,
+	  B(0x43, 0xc7, 0x44, 0xf5, 0x00, 0x01, 0x00, 0x00, 0x00),
+	  { 13, 14, 8, 8, MMIO_SEG_NONE, 0 } },
+	/* mov %eax, 0x1000(,%rdx,2) */
+	{ 8,
+	  B(0x89, 0x04, 0x55, 0x00, 0x10, 0x00, 0x00),
+	  { NONE, 2, 2, 8, MMIO_SEG_NONE, 0x1000 } },
+	/* 16-bit: mov %ax, 2(%bp,%si) */
+	{ 2, B(0x89, 0x42, 0x02), { 5, 6, 1, 2, MMIO_SEG_NONE, 2 } },
+	/* 32-bit: mov %eax, 0x1000 (moffs) */
+	{ 4, B(0xa3, 0x00, 0x10, 0x00, 0x00), { NONE, NONE, 1, 4, MMIO_SEG_NONE, 0x1000 } },
+	/* 32-bit: mov %eax, %es:4(%esp) */
+	{ 4, B(0x26, 0x89, 0x44, 0x24, 0x04), { 4, NONE, 1, 4, 0, 4 } },
+	/* 32-bit: mov %eax, 0x2000: mod 00 rm 101 is absolute outside 64-bit mode */
+	{ 4, B(0x89, 0x05, 0x00, 0x20, 0x00, 0x00), { NONE, NONE, 1, 4, MMIO_SEG_NONE, 0x2000 } },
+};
+#undef NONE
+
+static void test_memory_operand(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(mem_cases); i++) {
+		const struct mmio_mem *w = &mem_cases[i].want;
+		struct mmio_insn got;
+		int rc = decode_exact(mem_cases[i].bytes, mem_cases[i].n, mem_cases[i].mode, &got);
+
+		if (rc)
+			fail_msg("mem case %zu: rc %d", i, rc);
+		if (got.mem.base != w->base || got.mem.index != w->index ||
+		    got.mem.scale != w->scale || got.mem.addr_size != w->addr_size ||
+		    got.mem.seg != w->seg || got.mem.disp != w->disp)
+			fail_msg(
+			    "mem case %zu: base %u index %u scale %u asize %u seg %u disp %lld", i,
+			    got.mem.base, got.mem.index, got.mem.scale, got.mem.addr_size,
+			    got.mem.seg, (long long)got.mem.disp);
+	}
+}
+
 /* Nothing to decode: more bytes needed, and a NULL buffer is never read. */
 static void test_empty(void **state)
 {
@@ -494,7 +555,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),	  cmocka_unit_test(test_trailing_bytes),
 		cmocka_unit_test(test_truncated), cmocka_unit_test(test_rejected),
-		cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_empty),	  cmocka_unit_test(test_memory_operand),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,6 +8,7 @@
 #include <asm/apicv.h>
 #include <asm/cpu.h>
 #include <asm/debugreg.h>
+#include <asm/desc.h>
 #include <asm/decode.h>
 #include <asm/msr.h>
 #include <asm/vmcs.h>
@@ -20,11 +21,14 @@
 #include <hv/printf.h>
 #include <hv/string.h>
 
-#define PTE_P	      BIT(0)
-#define PTE_PS	      BIT(7)
-#define PTE_ADDR_MASK 0x000ffffffffff000ULL
-#define AR_L	      BIT(13) /* 64-bit code segment */
-#define AR_DB	      BIT(14) /* default operand size 32 */
+#define PTE_P	       BIT(0)
+#define PTE_PS	       BIT(7)
+#define PTE_ADDR_MASK  0x000ffffffffff000ULL
+#define AR_L	       BIT(13) /* 64-bit code segment */
+#define AR_DB	       BIT(14) /* default operand size 32 */
+#define LINEAR_32_MASK 0xffffffffULL
+#define GPR_RSP	       4
+#define GPR_RBP	       5
 
 static bool read_pte(struct vsi *v, u64 gpa, u32 size, u64 *pte)
 {
@@ -120,6 +124,38 @@ u32 vmx_code_mode(void)
 	return (ar & AR_DB) ? 4 : 2;
 }
 
+u64 vmx_segment_base(u32 seg)
+{
+	switch (seg) {
+	case SEG_FS:
+		return vmcs_readl(GUEST_FS_BASE);
+	case SEG_GS:
+		return vmcs_readl(GUEST_GS_BASE);
+	}
+	if (vmx_code_mode() == 8) /* SDM Vol. 1 3.4.2.1 */
+		return 0;
+	switch (seg) {
+	case SEG_ES:
+		return vmcs_readl(GUEST_ES_BASE);
+	case SEG_CS:
+		return vmcs_readl(GUEST_CS_BASE);
+	case SEG_SS:
+		return vmcs_readl(GUEST_SS_BASE);
+	default:
+		return vmcs_readl(GUEST_DS_BASE);
+	}
+}
+
+void *vmx_guest_memory(struct vcpu *vc, u64 gpa, u32 len, bool write)
+{
+	void *ram = vsi_gpa_to_hva(vc->vsi, gpa, len);
+	void *seen = vsi_gpa_to_hva_code(vc->vsi, gpa, len); /* what reads see (ROM alias) */
+
+	if (write)
+		return ram == seen ? ram : NULL; /* the ROM and its alias drop writes */
+	return seen;
+}
+
 static u64 size_mask(u32 size)
 {
 	return size >= 8 ? ~0ULL : (1ULL << (size * 8)) - 1;
@@ -150,6 +186,90 @@ static void write_dest(struct vcpu *vc, const struct mmio_insn *in, u64 val)
 static enum exit_result mmio_fault(struct vcpu *vc, const char *why)
 {
 	return vmx_fault_exit(vc, EXIT_REASON_EPT_VIOLATION, why);
+}
+
+/*
+ * The linear address of the decoded memory operand (SDM Vol. 1 3.7.5):
+ * base + index * scale + displacement at the address size, plus the
+ * segment's base (SS for an rSP/rBP base, else DS, unless overridden).
+ */
+static u64 operand_linear(struct vcpu *vc, const struct mmio_insn *in)
+{
+	const struct mmio_mem *m = &in->mem;
+	u64 ea = (u64)m->disp;
+	u32 seg = m->seg;
+
+	if (m->base == MMIO_REG_RIP)
+		ea += vmcs_readl(GUEST_RIP) + in->len;
+	else if (m->base != MMIO_REG_NONE)
+		ea += vmx_read_gpr(vc, m->base);
+	if (m->index != MMIO_REG_NONE)
+		ea += vmx_read_gpr(vc, m->index) * m->scale;
+	ea &= size_mask(m->addr_size);
+	if (seg == MMIO_SEG_NONE)
+		seg = m->base == GPR_RSP || m->base == GPR_RBP ? SEG_SS : SEG_DS;
+	ea += vmx_segment_base(seg);
+	return vmx_code_mode() == 8 ? ea : ea & LINEAR_32_MASK;
+}
+
+/* One page's part of a split access: memory directly, else the devices. */
+static enum vsi_access split_part(struct vcpu *vc, u64 la, u8 *data, u32 len, bool write)
+{
+	u64 gpa, val = 0;
+	enum vsi_access r;
+	u8 *p;
+
+	if (vmx_guest_translate(vc, la, &gpa)) { /* the page tables changed under us */
+		if (!write)
+			memset(data, 0xff, len);
+		return VSI_ACCESS_UNCLAIMED;
+	}
+	p = vmx_guest_memory(vc, gpa, len, write);
+	if (p) {
+		write ? memcpy(p, data, len) : memcpy(data, p, len);
+		return VSI_ACCESS_DONE;
+	}
+	memcpy(&val, data, len);
+	r = vsi_mmio(vc, gpa, len, write, &val);
+	if (r == VSI_ACCESS_UNCLAIMED) {
+		vc->mmio_unclaimed++;
+		val = ~0ULL;
+	}
+	if (!write)
+		memcpy(data, &val, len);
+	return r;
+}
+
+/*
+ * An access split across a page boundary: the exit names only the part
+ * that faulted, the other may be RAM (the end of RAM, the ROM's start).
+ * Each part goes where its own address leads, in order.
+ */
+static enum vsi_access split_access(struct vcpu *vc, u64 la, u32 first, u32 size, bool write,
+				    u64 *val)
+{
+	u8 data[sizeof(u64)];
+	enum vsi_access r1, r2;
+
+	memcpy(data, val, sizeof(data));
+	r1 = split_part(vc, la, data, first, write);
+	r2 = split_part(vc, la + first, data + first, size - first, write);
+	memcpy(val, data, sizeof(data));
+	return r1 == VSI_ACCESS_LEAVE || r2 == VSI_ACCESS_LEAVE ? VSI_ACCESS_LEAVE
+								: VSI_ACCESS_DONE;
+}
+
+/* The operand crosses a page boundary: bytes in its first page, else 0. */
+static u32 split_first(struct vcpu *vc, const struct mmio_insn *in, u64 *la)
+{
+	u64 gpa;
+	u32 first;
+
+	*la = operand_linear(vc, in);
+	first = PAGE_SIZE - (u32)(*la & (PAGE_SIZE - 1));
+	if (first >= in->size || vmx_guest_translate(vc, *la, &gpa))
+		return 0;
+	return first;
 }
 
 /*
@@ -184,15 +304,19 @@ static enum exit_result emulate(struct vcpu *vc, u64 gpa, bool write, bool rom, 
 		       : in.reg_high8 ? vmx_read_gpr(vc, in.reg - 4) >> 8
 				      : vmx_read_gpr(vc, in.reg)) &
 		      size_mask(in.size);
-	enum vsi_access r = rom ? VSI_ACCESS_UNCLAIMED : vsi_mmio(vc, gpa, in.size, write, &val);
+	u64 la;
+	u32 first = split_first(vc, &in, &la);
+	enum vsi_access r = first ? split_access(vc, la, first, in.size, write, &val)
+			    : rom ? VSI_ACCESS_UNCLAIMED
+				  : vsi_mmio(vc, gpa, in.size, write, &val);
 	if (r == VSI_ACCESS_UNCLAIMED) {
 		vc->mmio_unclaimed++;
 		val = ~0ULL;
 	}
 	if (!write)
 		write_dest(vc, &in, val);
-	if (gla_valid)
-		vmx_check_breakpoints(vmcs_readl(GUEST_LINEAR_ADDRESS), in.size,
+	if (gla_valid || first) /* a split access: the exit's linear address is its second part */
+		vmx_check_breakpoints(first ? la : vmcs_readl(GUEST_LINEAR_ADDRESS), in.size,
 				      write ? DR_ACCESS_WRITE : DR_ACCESS_READ);
 	vmx_complete_instruction(in.len);
 	return r == VSI_ACCESS_LEAVE ? EXIT_LEAVE : EXIT_RESUME;

@@ -9,6 +9,7 @@
  */
 #include <asm/cpu.h>
 #include <asm/debugreg.h>
+#include <asm/desc.h>
 #include <asm/msr.h>
 #include <asm/paging.h>
 #include <asm/pio_string.h>
@@ -23,46 +24,12 @@
 #define IO_INFO_ADDR_SIZE_SHIFT 7
 #define IO_INFO_ADDR_SIZE_MASK	0x7 /* 0: 16-bit, 1: 32-bit, 2: 64-bit */
 #define IO_INFO_SEG_SHIFT	15
-#define IO_INFO_SEG_MASK	0x7 /* ES, CS, SS, DS, FS, GS */
-#define SEG_ES			0
-#define SEG_CS			1
-#define SEG_SS			2
-#define SEG_DS			3
-#define SEG_FS			4
-#define SEG_GS			5
+#define IO_INFO_SEG_MASK	0x7 /* SEG_ES .. SEG_GS */
 
 #define EXCEPTION_PF	 14
 #define PF_ERR_WRITE_BIT BIT(1) /* SDM 4.7: the access was a write */
 #define PF_ERR_USER_BIT	 BIT(2) /* ... from CPL 3 */
 #define LINEAR_32_MASK	 0xffffffffULL
-
-static bool long_mode(void)
-{
-	return vmx_code_mode() == 8;
-}
-
-/* A segment's base; in 64-bit mode only FS and GS have one (SDM Vol. 1 3.4.2.1). */
-static u64 segment_base(u32 seg)
-{
-	switch (seg) {
-	case SEG_FS:
-		return vmcs_readl(GUEST_FS_BASE);
-	case SEG_GS:
-		return vmcs_readl(GUEST_GS_BASE);
-	}
-	if (long_mode())
-		return 0;
-	switch (seg) {
-	case SEG_ES:
-		return vmcs_readl(GUEST_ES_BASE);
-	case SEG_CS:
-		return vmcs_readl(GUEST_CS_BASE);
-	case SEG_SS:
-		return vmcs_readl(GUEST_SS_BASE);
-	default:
-		return vmcs_readl(GUEST_DS_BASE);
-	}
-}
 
 /* Address size and the OUTS source segment from the exit's instruction
  * information; without it (IA32_VMX_BASIC bit 54 clear), the code size and DS. */
@@ -81,17 +48,6 @@ static void decode_info(u32 *addr_size, u32 *seg)
 		*addr_size = code, *seg = SEG_DS;
 }
 
-/* Guest memory for one page's worth of an element: RAM, the ROM for reads, else NULL. */
-static u8 *element_memory(struct vcpu *vc, u64 gpa, u32 len, bool write)
-{
-	u8 *ram = vsi_gpa_to_hva(vc->vsi, gpa, len);
-	u8 *seen = vsi_gpa_to_hva_code(vc->vsi, gpa, len); /* what reads see (ROM alias) */
-
-	if (write)
-		return ram == seen ? ram : NULL; /* the ROM and its alias drop writes */
-	return seen;
-}
-
 enum copy_op {
 	COPY_READ,
 	COPY_WRITE,
@@ -103,13 +59,14 @@ enum copy_op {
 static bool linear_copy(struct vcpu *vc, u64 la, u8 *buf, u32 len, enum copy_op op, u64 *fault)
 {
 	for (u32 i = 0; i < len;) {
-		u64 a = long_mode() ? la + i : (la + i) & LINEAR_32_MASK, gpa;
+		u64 a = vmx_code_mode() == 8 ? la + i : (la + i) & LINEAR_32_MASK, gpa;
 		u32 chunk = MIN(len - i, PAGE_SIZE - (u32)(a & (PAGE_SIZE - 1)));
 		if (vmx_guest_translate(vc, a, &gpa)) {
 			*fault = a;
 			return false;
 		}
-		u8 *p = op == COPY_PROBE ? NULL : element_memory(vc, gpa, chunk, op == COPY_WRITE);
+		u8 *p =
+		    op == COPY_PROBE ? NULL : vmx_guest_memory(vc, gpa, chunk, op == COPY_WRITE);
 		if (op == COPY_WRITE && p)
 			memcpy(p, buf + i, chunk);
 		else if (op == COPY_READ && p)
@@ -178,7 +135,7 @@ enum exit_result vmx_handle_string_io(struct vcpu *vc, u64 q)
 
 	decode_info(&s.addr_size, &seg);
 	/* INS always writes ES:rDI; OUTS reads seg:rSI (DS unless overridden). */
-	done = move_elements(vc, &s, port, in, segment_base(in ? SEG_ES : seg), &r, &faulted);
+	done = move_elements(vc, &s, port, in, vmx_segment_base(in ? SEG_ES : seg), &r, &faulted);
 	if (done) /* I/O breakpoints (SDM 17.2.4): once per exit, not per element */
 		vmx_check_breakpoints(port, s.size, DR_ACCESS_IO);
 	complete = pio_string_advance(&s, done);

@@ -23,6 +23,21 @@ enum mmio_ext {
 	MMIO_EXT_SIGN, /* MOVSX */
 };
 
+#define MMIO_REG_NONE 0xff /* no base or index register */
+#define MMIO_REG_RIP  0x10 /* RIP-relative (64-bit mode): base is the next RIP */
+#define MMIO_SEG_NONE 0xff /* no segment override: DS, or SS with an rSP/rBP base */
+
+/* The memory operand as encoded (SDM Vol. 2 2.1.5): its effective address is
+ * base + index * scale + disp at addr_size; moffs forms have only disp. */
+struct mmio_mem {
+	u8 base;      /* GPR 0-15, MMIO_REG_RIP or MMIO_REG_NONE */
+	u8 index;     /* GPR 0-15 or MMIO_REG_NONE */
+	u8 scale;     /* 1, 2, 4 or 8 */
+	u8 addr_size; /* 2, 4 or 8 */
+	u8 seg;	      /* override 0-5 (ES, CS, SS, DS, FS, GS) or MMIO_SEG_NONE */
+	s64 disp;     /* sign-extended (moffs: zero-extended) */
+};
+
 struct mmio_insn {
 	u8 len;		/* instruction length in bytes, 1..15 */
 	u8 size;	/* memory operand size: 1, 2, 4 or 8 */
@@ -33,6 +48,7 @@ struct mmio_insn {
 	u64 imm;	/* the immediate, sign-extended to size as the CPU does */
 	u8 ext;		/* loads: enum mmio_ext */
 	u8 dst_size;	/* loads: size of the register written (MOVZX r32, m8: 4) */
+	struct mmio_mem mem;
 };
 
 /*

@@ -9,6 +9,15 @@
 #define GDT_TSS	      0x18 /* 16-byte system descriptor */
 #define GDT_ENTRIES   5
 
+/* Segment registers as instructions and VM exits number them (SDM Vol. 2
+ * 2.1.5 Sreg, Vol. 3 Table 27-8): ES, CS, SS, DS, FS, GS. */
+#define SEG_ES 0
+#define SEG_CS 1
+#define SEG_SS 2
+#define SEG_DS 3
+#define SEG_FS 4
+#define SEG_GS 5
+
 /* IST slots (1-based in the IDT gate, 0 = no stack switch). */
 #define IST_NMI 1
 #define IST_DF	2

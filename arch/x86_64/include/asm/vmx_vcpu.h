@@ -61,6 +61,11 @@ enum exit_result vmx_handle_string_io(struct vcpu *vc, u64 qualification);
 int vmx_guest_translate(struct vcpu *vc, u64 la, u64 *gpa);
 /* The guest's code size in bytes: 2, 4 or 8 (real, 16/32-bit protected, 64-bit mode). */
 u32 vmx_code_mode(void);
+/* A segment's base (SEG_*); in 64-bit mode only FS and GS have one. */
+u64 vmx_segment_base(u32 seg);
+/* Guest memory a data access of len bytes at gpa reaches directly: RAM, and
+ * for reads the ROM and its alias; NULL for anything else (devices, nothing). */
+void *vmx_guest_memory(struct vcpu *vc, u64 gpa, u32 len, bool write);
 /* The local APIC model's hooks into the VSI (IPIs). */
 extern const struct vlapic_ops vcpu_vlapic_ops;
 
