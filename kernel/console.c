@@ -3,6 +3,7 @@
  * and a few commands (README: "The console"). Input is polled by the
  * service loop, so a busy console never slows a vCPU.
  */
+#include <hv/exit_list.h>
 #include <hv/kernel.h>
 #include <hv/log.h>
 #include <hv/printf.h>
@@ -30,21 +31,28 @@ static void cmd_help(void)
 		       "  help               this text\n");
 }
 
-/* Exit counts of all vCPUs of v by reason, non-zero ones only. */
+/* First line "      exits: A=1 B=2", the next ones indented under the first entry. */
+static void print_exit_line(void *ctx, const char *text)
+{
+	u32 *lines = ctx;
+
+	console_printf("%s%s\n", (*lines)++ ? "            " : "      exits:", text);
+}
+
+/* Exit counts of all vCPUs of v by reason, non-zero ones only, whole entries. */
 static void list_exits(const struct vsi *v)
 {
-	char buf[240];
-	size_t n = 0;
+	static u64 totals[VSI_EXIT_COUNTERS]; /* the console runs on the service CPU only */
+	u32 lines = 0;
 
 	for (u32 r = 0; r < VSI_EXIT_COUNTERS; r++) {
-		u64 total = 0;
+		totals[r] = 0;
 		for (u32 i = 0; i < v->nr_vcpus; i++)
-			total += v->vcpus[i].exits[r];
-		if (total && n < sizeof(buf))
-			n += snprintf(buf + n, sizeof(buf) - n, " %s=%llu", vcpu_arch_exit_name(r),
-				      (unsigned long long)total);
+			totals[r] += v->vcpus[i].exits[r];
 	}
-	console_printf("      exits:%s\n", n ? buf : " none");
+	if (!exit_list_lines(totals, VSI_EXIT_COUNTERS, vcpu_arch_exit_name, print_exit_line,
+			     &lines))
+		console_printf("      exits: none\n");
 }
 
 static void cmd_list(void)
