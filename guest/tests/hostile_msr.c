@@ -123,8 +123,8 @@ static void msr_tests(void)
 		verdict(what "-fault", trap_vector, want); \
 	} while (0)
 
-/* The rest of VMX, MONITOR/MWAIT (#UD) and RDPMC (#GP): each exits under
- * the hypervisor, so the console's list shows many kinds of exits. */
+/* The rest of VMX, MONITOR/MWAIT (#UD), RDPMC (#GP), WBINVD and INVD: each
+ * exits under the hypervisor, so the console's list shows many kinds of exits. */
 static void more_vmx_tests(void)
 {
 	uint64_t region = (uint64_t)vmxon_garbage, ptr;
@@ -142,6 +142,9 @@ static void more_vmx_tests(void)
 	TRY_INSN("monitor", VEC_UD, EXTABLE("monitor")::"a"(region), "c"(0), "d"(0) : "memory");
 	TRY_INSN("mwait", VEC_UD, EXTABLE("mwait")::"a"(0), "c"(0) : "memory");
 	TRY_INSN("rdpmc", VEC_GP, EXTABLE("rdpmc")::"c"(0) : "rax", "rdx", "memory");
+	/* Both run (INVD as WBINVD): no fault. */
+	TRY_INSN("wbinvd", TRAP_NONE, EXTABLE("wbinvd")::: "memory");
+	TRY_INSN("invd", TRAP_NONE, EXTABLE("invd")::: "memory");
 }
 
 /* VMX and SMX instructions: #UD whatever their operands. */
