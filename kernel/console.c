@@ -134,6 +134,8 @@ static void run_line(char *line)
 		cmd_help();
 	else if (!strcmp(cmd, "list") || !strcmp(cmd, "ls"))
 		cmd_list();
+	else if (!strcmp(cmd, "fault") && selftest_enabled("console-fault"))
+		panic("selftest: fault requested on the console"); /* the dump parks every CPU */
 	else if (!strcmp(cmd, "start") || !strcmp(cmd, "stop") || !strcmp(cmd, "reset"))
 		run_vsi_cmd(cmd, arg);
 	else

@@ -236,6 +236,7 @@ static const struct {
 	{ "exec-data", selftest_exec_data, true },
 	{ "ap-silent:N", NULL, false },
 	{ "bad-guest-state", NULL, false },
+	{ "console-fault", NULL, false },
 	{ "nic", NULL, false },
 	{ "nbd", NULL, false },
 	{ "nbd-soak", NULL, false },

@@ -2,7 +2,9 @@
  * Several self-NMIs each arrive; an NMI raised inside the NMI handler stays
  * pending while the handler runs and arrives right after its IRET (SDM Vol. 3
  * 6.7.1); and NMIs still arrive afterwards. The handler itself runs with
- * interrupts off (an interrupt gate). */
+ * interrupts off (an interrupt gate). Then the guest parks inside its NMI
+ * handler (cli; hlt with NMIs blocked) and never says "done": the system
+ * test then has the hypervisor's fault dump park every CPU, this one too. */
 #include "cpu.h"
 
 #define NMI_VECTOR	 2
@@ -12,7 +14,7 @@
 
 const char guest_name[] = "nmi";
 
-static volatile uint32_t nmis, raise_inside, count_inside;
+static volatile uint32_t nmis, raise_inside, count_inside, park_inside;
 
 static void send_self_nmi(void)
 {
@@ -25,6 +27,10 @@ static void on_nmi(struct trap_frame *f)
 {
 	(void)f;
 	nmis++;
+	if (park_inside)
+		for (;
+		     ;) /* NMIs blocked for good: the hypervisor's own NMI must still get through */
+			asm volatile("cli; hlt");
 	if (raise_inside) {
 		raise_inside = 0;
 		send_self_nmi();
@@ -84,4 +90,9 @@ void guest_main(void)
 	check_rounds("first");
 	check_nested();
 	check_rounds("after-nested");
+	guest_say("parking inside its NMI handler");
+	park_inside = 1;
+	send_self_nmi();
+	for (;;)
+		cpu_relax();
 }

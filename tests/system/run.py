@@ -638,7 +638,8 @@ def test_bochs_vsi_nmi_apic_mode(c):
     work, CPUID follows EN, and a broadcast fixed IPI in x2APIC mode arrives
     once afterwards; string I/O
     (REP with RCX = 0, UART, fw_cfg, long, DF = 1, #PF) and an access
-    straddling the end of RAM."""
+    straddling the end of RAM; finally the fault dump parks every CPU, the
+    one whose guest halts inside its NMI handler too."""
     cfg = """[vsi nmi]
 cpus = 1
 memory = 4M
@@ -654,8 +655,9 @@ cpus = 3
 memory = 4M
 rom = string-io.rom
 """
-    c.bochs_vsis(cfg, ["nmi.rom", "apic-mode.rom", "string-io.rom"], cpus=4, megs=256)
-    c.expect(r"\[nmi\] GUEST nmi: done")
+    c.bochs_vsis(cfg, ["nmi.rom", "apic-mode.rom", "string-io.rom"],
+                 cmdline="loglevel=info selftest=console-fault", cpus=4, megs=256)
+    c.expect(r"\[nmi\] GUEST nmi: parking inside its NMI handler")
     exp = c.expect_guest_ok("nmi")
     c.check(len(exp) == 12, f"nmi printed {len(exp)} EXPECT lines, want 12")
     c.expect(r"\[apic\] GUEST apic-mode: done")
@@ -666,22 +668,27 @@ rom = string-io.rom
     exp = c.expect_guest_ok("sio")
     c.check(len(exp) == 9, f"string-io printed {len(exp)} EXPECT lines, want 9")
     c.expect_absent(r"FATAL|faulted")
+    # The nmi guest halts inside its NMI handler: the fault dump parks its CPU too.
+    c.console("fault", r"hypervisor halted: all 4 CPUs parked")
 
 
 def test_bochs_vsi_nmi_fallback(c):
     """vnmi=off: the software NMI blocking used where the CPU has no virtual
     NMIs delivers the same NMIs to a guest that returns from its handler to
-    code with interrupts on."""
+    code with interrupts on; the fault dump parks the CPU of a guest halted
+    inside its NMI handler."""
     cfg = """[vsi nmi]
 cpus = 1
 memory = 4M
 rom = nmi.rom
 """
-    c.bochs_vsis(cfg, ["nmi.rom"], cmdline="loglevel=info vnmi=off", cpus=2, megs=128)
-    c.expect(r"\[nmi\] GUEST nmi: done")
+    c.bochs_vsis(cfg, ["nmi.rom"], cmdline="loglevel=info vnmi=off selftest=console-fault",
+                 cpus=2, megs=128)
+    c.expect(r"\[nmi\] GUEST nmi: parking inside its NMI handler")
     exp = c.expect_guest_ok("nmi")
     c.check(len(exp) == 12, f"nmi printed {len(exp)} EXPECT lines, want 12")
     c.expect_absent(r"FATAL|faulted")
+    c.console("fault", r"hypervisor halted: all 2 CPUs parked")
 
 
 def test_bochs_vsi_entry_failure(c):
