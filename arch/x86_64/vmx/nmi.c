@@ -91,7 +91,8 @@ bool vmx_nmi_inject(struct vcpu *vc, bool *irq_window)
 		*irq_window = true;
 		return false;
 	}
-	vc->arch.pending_nmi = 0;
+	/* NMIs sent since the check merge into this one, as in the CPU's latch. */
+	__atomic_store_n(&vc->arch.pending_nmi, 0, __ATOMIC_SEQ_CST);
 	vc->arch.nmi_soft_blocked = !s.virtual_nmis;
 	set_nmi_window(vc, false);
 	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, INTR_INFO_VALID_BIT | INTR_TYPE_NMI | X86_TRAP_NMI);
