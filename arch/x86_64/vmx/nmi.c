@@ -102,6 +102,21 @@ bool vmx_nmi_inject(struct vcpu *vc, bool *irq_window)
 	return true;
 }
 
+/*
+ * An event is already queued for this entry: a pending NMI waits for the
+ * window that opens right after its delivery (NMI-window exits come after
+ * event injection, SDM 26.7.6). True if that is the interrupt window.
+ */
+bool vmx_nmi_after_queued(struct vcpu *vc)
+{
+	if (!vc->arch.pending_nmi)
+		return false;
+	if (!vmx_virtual_nmis())
+		return true;
+	set_nmi_window(vc, true);
+	return false;
+}
+
 bool vmx_nmi_can_wake(const struct vcpu *vc)
 {
 	struct vnmi_state s;

@@ -390,8 +390,12 @@ static void inject_pending(struct vcpu *vc)
 	if (!a->pending_nmi && !a->window_requested && !a->nmi_window &&
 	    (apicv_active(vc) || vlapic_pending(&vc->lapic) < 0))
 		return; /* the common case */
-	if (vmcs_read32(VM_ENTRY_INTR_INFO_FIELD) & INTR_INFO_VALID_BIT)
-		return; /* an event is already queued; its exit brings us back */
+	if (vmcs_read32(VM_ENTRY_INTR_INFO_FIELD) & INTR_INFO_VALID_BIT) {
+		/* An event is queued already: come back right after its delivery. */
+		if (vmx_nmi_after_queued(vc))
+			set_irq_window(vc, true);
+		return;
+	}
 	if (vmx_nmi_inject(vc, &want_irq_window)) {
 		/* Fixed interrupts wait until the NMI handler opens a window. */
 		want_irq_window = !apicv_active(vc) && vlapic_pending(&vc->lapic) >= 0;

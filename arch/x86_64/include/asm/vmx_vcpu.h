@@ -47,6 +47,8 @@ bool vmx_virtual_nmis(void);
 void vmx_nmi_reset(struct vcpu *vc);
 /* Inject a pending NMI if allowed now (entry field free); else request its window. */
 bool vmx_nmi_inject(struct vcpu *vc, bool *irq_window);
+/* An event is queued already: request the pending NMI's window; true: the interrupt window. */
+bool vmx_nmi_after_queued(struct vcpu *vc);
 /* An NMI is pending and not blocked: a halted vCPU must wake for it. */
 bool vmx_nmi_can_wake(const struct vcpu *vc);
 /* After every exit: without virtual NMIs, keep physical NMIs unblocked. */
