@@ -2,23 +2,25 @@
  * 11.12.5, Figure 11-27). The legal ones (xAPIC -> x2APIC -> disabled ->
  * xAPIC -> x2APIC) are taken, the illegal ones (x2APIC -> xAPIC directly,
  * disabled -> x2APIC directly, EXTD without EN) raise #GP and change nothing;
- * CPUID.1:EDX.APIC follows EN; the x2APIC MSRs raise #GP outside x2APIC mode.
+ * CPUID.1:EDX.APIC follows EN; the x2APIC MSRs raise #GP outside x2APIC mode;
+ * a reserved bit raises #GP.
  * An interrupt left in service (no EOI) before the APIC is disabled does not
  * survive the disable (SDM 11.4.3: a disabled APIC is reset): in x2APIC mode
  * again, a lower fixed IPI to the broadcast ID reaches this (only) vCPU
  * exactly once. */
 #include "cpu.h"
 
-#define IPI_VECTOR	  0x41
-#define HIGH_VECTOR	  0xe1 /* left in service, above IPI_VECTOR's priority class */
-#define SPURIOUS_VECTOR	  0xff
-#define CPUID_1_EDX_APIC  (1U << 9)
-#define IPI_WAIT_LOOPS	  2000000
-#define MODE_MASK	  (APIC_BASE_EN_BIT | APIC_BASE_EXTD_BIT)
-#define MODE_DISABLED	  0
-#define MODE_XAPIC	  APIC_BASE_EN_BIT
-#define MODE_X2APIC	  (APIC_BASE_EN_BIT | APIC_BASE_EXTD_BIT)
-#define MODE_INVALID_EXTD APIC_BASE_EXTD_BIT
+#define IPI_VECTOR		0x41
+#define HIGH_VECTOR		0xe1 /* left in service, above IPI_VECTOR's priority class */
+#define SPURIOUS_VECTOR		0xff
+#define CPUID_1_EDX_APIC	(1U << 9)
+#define IPI_WAIT_LOOPS		2000000
+#define MODE_MASK		(APIC_BASE_EN_BIT | APIC_BASE_EXTD_BIT)
+#define MODE_DISABLED		0
+#define MODE_XAPIC		APIC_BASE_EN_BIT
+#define MODE_X2APIC		(APIC_BASE_EN_BIT | APIC_BASE_EXTD_BIT)
+#define MODE_INVALID_EXTD	APIC_BASE_EXTD_BIT
+#define APIC_BASE_RESERVED_BIT9 (1UL << 9)
 
 const char guest_name[] = "apic-mode";
 
@@ -119,6 +121,19 @@ static void check_broadcast(void)
 		expect_fail("x2apic-broadcast-fixed-ipi", "%u deliveries, want 1", ipis);
 }
 
+/* Bit 9 of IA32_APIC_BASE is reserved: #GP, nothing changes. */
+static void check_reserved_bit(void)
+{
+	uint64_t before = rdmsr(MSR_IA32_APIC_BASE);
+	int v = wrmsr_safe(MSR_IA32_APIC_BASE, before | APIC_BASE_RESERVED_BIT9);
+
+	if (v == VEC_GP && rdmsr(MSR_IA32_APIC_BASE) == before)
+		expect_ok("reserved-bit-refused");
+	else
+		expect_fail("reserved-bit-refused", "vector %d, 0x%lx -> 0x%lx", v, before,
+			    rdmsr(MSR_IA32_APIC_BASE));
+}
+
 void guest_main(void)
 {
 	trap_set_handler(IPI_VECTOR, on_ipi);
@@ -126,6 +141,7 @@ void guest_main(void)
 	transition("xapic-at-reset", MODE_XAPIC, true);
 	check_cpuid("cpuid-apic-when-enabled", true);
 	check_x2apic_msrs_gp("x2apic-msrs-gp-in-xapic-mode");
+	check_reserved_bit();
 	transition("xapic-to-x2apic", MODE_X2APIC, true);
 	transition("x2apic-to-xapic-refused", MODE_XAPIC, false);
 	leave_one_in_service();

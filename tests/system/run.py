@@ -662,7 +662,7 @@ rom = string-io.rom
     c.check(len(exp) == 12, f"nmi printed {len(exp)} EXPECT lines, want 12")
     c.expect(r"\[apic\] GUEST apic-mode: done")
     exp = c.expect_guest_ok("apic")
-    c.check(len(exp) == 15, f"apic-mode printed {len(exp)} EXPECT lines, want 15")
+    c.check(len(exp) == 16, f"apic-mode printed {len(exp)} EXPECT lines, want 16")
     c.expect(r"\[sio\] GUEST string-io: done")
     c.expect(r"\[sio\] GUEST string-io: a line by rep outsb")
     exp = c.expect_guest_ok("sio")

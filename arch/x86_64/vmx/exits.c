@@ -442,7 +442,8 @@ static enum vlapic_mode apic_base_mode(u64 val)
 }
 
 /*
- * IA32_APIC_BASE: the base stays at 0xFEE00000, BSP is read-only, and EN/EXTD
+ * IA32_APIC_BASE: the base stays at 0xFEE00000, reserved bits stay 0, BSP is
+ * read-only, and EN/EXTD
  * move only along the transitions of SDM 11.12.5 (the model refuses the
  * others: #GP). The APICv page leaves before the model changes and comes
  * back after, so it never holds a state the model dropped.
@@ -453,6 +454,9 @@ static bool write_apic_base(struct vcpu *vc, u64 val)
 
 	if ((val & MSR_IA32_APIC_BASE_ADDR_MASK) != XAPIC_DEFAULT_BASE)
 		return false;
+	if (val & ~(MSR_IA32_APIC_BASE_ADDR_MASK | MSR_IA32_APIC_BASE_BSP_BIT |
+		    MSR_IA32_APIC_BASE_EXTD_BIT | MSR_IA32_APIC_BASE_EN_BIT))
+		return false; /* reserved bits (SDM 11.4.4, Figure 11-5) */
 	if (!vlapic_mode_allowed(&vc->lapic, to))
 		return false;
 	vc->arch.apic_base =
