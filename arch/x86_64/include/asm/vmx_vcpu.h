@@ -14,6 +14,8 @@ enum exit_result {
 };
 
 enum exit_result vmx_handle_exit(struct vcpu *vc, u32 reason);
+/* RDMSR (write false) or WRMSR at the guest's RCX/RDX:RAX (msr.c). */
+enum exit_result vmx_handle_msr(struct vcpu *vc, bool write);
 /* End the emulated instruction of len bytes at GUEST_RIP as the CPU would (RIP, RF, TF, blocking). */
 void vmx_complete_instruction(u32 len);
 /* The same for the instruction that caused the exit (VM_EXIT_INSTRUCTION_LEN). */
