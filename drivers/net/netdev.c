@@ -6,10 +6,12 @@
 #include <hv/printf.h>
 #include <net/e1000.h>
 #include <net/netdev.h>
+#include <net/virtio_net.h>
 #include <pci/pci.h>
 
 static const struct netdev_driver netdev_drivers[] = {
 	{ "e1000", e1000_match, e1000_attach },
+	{ "virtio-net", virtio_net_match, virtio_net_attach },
 };
 
 void netdev_format_mac(const u8 mac[ETH_ALEN], char *buf, size_t len)
@@ -47,7 +49,8 @@ struct netdev *netdev_probe(void)
 		if (nd)
 			return nd;
 	}
-	pr_info("net: no supported NIC among %u PCI functions (drivers: e1000 82540EM/82545EM)",
+	pr_info("net: no supported NIC among %u PCI functions (drivers: e1000 82540EM/82545EM, "
+		"virtio-net)",
 		list->nr);
 	return NULL;
 }

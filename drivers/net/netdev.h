@@ -1,6 +1,6 @@
 /*
- * The hypervisor's own network interface: what a NIC driver (e1000 today,
- * virtio-net or real hardware later) offers the network stack. Polled, no
+ * The hypervisor's own network interface: what a NIC driver (e1000,
+ * virtio-net) offers the network stack. Polled, no
  * interrupts: the service CPU calls receive() from its loop. Not reentrant:
  * one CPU at a time uses a netdev.
  */
@@ -13,7 +13,7 @@
 #define ETH_ALEN 6
 
 struct netdev {
-	const char *name; /* the driver: "e1000" */
+	const char *name; /* the driver: "e1000", "virtio-net" */
 	u8 mac[ETH_ALEN];
 	/* Queue one Ethernet frame without FCS (copied): 0, -EBUSY (ring full), -EINVAL (length). */
 	int (*transmit)(struct netdev *d, const void *frame, size_t len);

@@ -35,7 +35,14 @@
 #define PCI_CLASS_CODE	  0x0b /* base class */
 #define PCI_HEADER_TYPE	  0x0e
 #define PCI_BASE_ADDRESS0 0x10
+#define PCI_SUBSYSTEM_ID  0x2e /* type 0 header */
+#define PCI_CAP_PTR	  0x34 /* type 0 header, valid with PCI_STATUS_CAP_LIST_BIT */
 #define PCI_INTERRUPT_PIN 0x3d
+#define PCI_CAP_FIRST	  0x40 /* capabilities live after the 64-byte header */
+
+/* Status register (PCI 3.0 6.2.3) and capability IDs (PCI Code and ID Assignment). */
+#define PCI_STATUS_CAP_LIST_BIT (1ULL << 4)
+#define PCI_CAP_ID_VNDR		0x09
 
 /* Type 1 (PCI-to-PCI bridge) header, PCI-to-PCI Bridge Architecture 1.2 3.2. */
 #define PCI_PRIMARY_BUS	    0x18

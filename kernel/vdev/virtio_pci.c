@@ -45,16 +45,11 @@
 #define BAR_ADDR_MASK	     ((u32) ~(VIRTIO_PCI_BAR_SIZE - 1))
 
 /* Capabilities: virtio structures (4.1.4) and MSI-X (PCI 3.0 6.8.2). */
-#define CAP_ID_VNDR	       0x09
-#define CAP_ID_MSIX	       0x11
-#define VIRTIO_PCI_CAP_COMMON  1
-#define VIRTIO_PCI_CAP_NOTIFY  2
-#define VIRTIO_PCI_CAP_ISR     3
-#define VIRTIO_PCI_CAP_DEVICE  4
-#define VIRTIO_PCI_CAP_PCI_CFG 5
-#define CAP_FIRST	       0x40
-#define CAP_MSIX	       0x98
-#define CAP_MSIX_LEN	       12
+#define CAP_ID_VNDR  0x09
+#define CAP_ID_MSIX  0x11
+#define CAP_FIRST    0x40
+#define CAP_MSIX     0x98
+#define CAP_MSIX_LEN 12
 
 #define MSIX_CTRL_ENABLE_BIT  BIT(15)
 #define MSIX_CTRL_MASKALL_BIT BIT(14)

@@ -210,6 +210,38 @@ class NbdServer:
         return f"nbd://10.0.2.2:{self.port}/{self.export}"
 
 
+# The hypervisor's NIC models under QEMU: QEMU device, PCI ID, driver name in the log.
+NICS = {
+    "e1000": ("e1000", "8086:100e", "e1000"),
+    "virtio-net": ("virtio-net-pci", "1af4:1000", "virtio-net"),
+}
+
+
+def nic_args(model, netdev="n0", extra=""):
+    """QEMU arguments for one NIC of the model on user networking."""
+    return ["-netdev", f"user,id={netdev}", "-device",
+            f"{NICS[model][0]},netdev={netdev}{extra}"]
+
+
+def expect_nic(c, model, bdf=r"[0-9a-f]{2}:[0-9a-f]{2}\.\d"):
+    """The driver of the model set up the NIC (at bdf)."""
+    _, pci_id, driver = NICS[model]
+    c.expect(rf"{driver}: {bdf} {pci_id} MAC ")
+
+
+def per_nic(fn, models):
+    """One case per NIC model: fn(c, model); the e1000 keeps the plain name."""
+    cases = []
+    for model in models:
+        def case(c, model=model):
+            return fn(c, model)
+        suffix = "" if model == "e1000" else "_" + model.replace("-", "_")
+        case.__name__ = fn.__name__ + suffix
+        case.__doc__ = f"[{model}] {fn.__doc__}"
+        cases.append(case)
+    return cases
+
+
 def pattern(index, size, rnd=0):
     """What selftest=nbd writes in round rnd (kernel/storage.c pattern_word)."""
     mask = (1 << 64) - 1
@@ -217,13 +249,14 @@ def pattern(index, size, rnd=0):
                                 & mask) for o in range(0, size, 8))
 
 
-def storage_case(c, server, cmdline):
-    """Boot QEMU+OVMF with one VSI whose disk is server, under cmdline."""
+def storage_case(c, server, cmdline, model="e1000"):
+    """Boot QEMU+OVMF with one VSI whose disk is server, under cmdline, with the NIC model."""
     cfg = os.path.join(c.dir, "hv.cfg")
     with open(cfg, "w") as f:
         f.write(f"[vsi web]\ncpus = 1\nmemory = 4M\nrom = hello.rom\ndisk = {server.url()}\n")
     c.qemu(cmdline, modules=[cfg, os.path.join(c.build, "guest", "hello.rom")], cpus=2,
-           mem=256, extra=["-netdev", "user,id=n0", "-device", "e1000,netdev=n0"])
+           mem=256, extra=nic_args(model))
+    expect_nic(c, model)
     c.expect(r"storage: vsi web: export 'web' is 16 MiB")
 
 
@@ -234,13 +267,13 @@ def backing_matches(c, server, rnd):
             f"{server.kind}'s backing file does not hold round {rnd}'s pattern")
 
 
-def test_qemu_storage_server_killed(c):
+def test_qemu_storage_server_killed(c, model="e1000"):
     """The server is killed (SIGKILL) and restarted mid-run: the hypervisor's
     client reconnects, replays, finishes all 30 rounds, never reads wrong data,
     and the backing file holds the last round's pattern."""
     srv = NbdServer("qemu-nbd", c.dir, "web")
     try:
-        storage_case(c, srv, "selftest=nbd-soak")
+        storage_case(c, srv, "selftest=nbd-soak", model)
         c.wait_count(r"storage: vsi web: selftest round wrote [^\n]*pattern ok", 3)
         srv.kill()
         time.sleep(1)
@@ -258,11 +291,11 @@ def test_qemu_storage_server_killed(c):
     backing_matches(c, srv, 29)
 
 
-def test_qemu_storage_slow_server(c):
+def test_qemu_storage_slow_server(c, model="e1000"):
     """nbdkit's delay filter: slower, nothing lost."""
     srv = NbdServer("nbdkit", c.dir, "web", filters=["delay rdelay=20ms wdelay=20ms"])
     try:
-        storage_case(c, srv, "selftest=nbd")
+        storage_case(c, srv, "selftest=nbd", model)
         m = c.expect(r"selftest wrote 1024 KiB [^\n]*pattern ok in (\d+) ms", timeout=240)
         c.check(int(m.group(1)) >= 40, f"{m.group(1)} ms: the delay filter did not slow it")
     finally:
@@ -271,12 +304,12 @@ def test_qemu_storage_slow_server(c):
     backing_matches(c, srv, 0)
 
 
-def test_qemu_storage_failing_server(c):
+def test_qemu_storage_failing_server(c, model="e1000"):
     """nbdkit's error filter (EIO on 10% of requests): the errors reach the
     requests that met them, and no read ever returns wrong data."""
     srv = NbdServer("nbdkit", c.dir, "web", filters=["error error-rate=10% error=EIO"])
     try:
-        storage_case(c, srv, "selftest=nbd-soak")
+        storage_case(c, srv, "selftest=nbd-soak", model)
         m = c.expect(r"selftest finished 30 rounds: \d+ requests, (\d+) errors", timeout=240)
         c.check(int(m.group(1)) > 0, "no error surfaced at a 10% error rate")
         c.expect(r"selftest round \d+: \d+ failed requests, the other \d+ chunks read back right")
@@ -751,10 +784,10 @@ rom = reset-kbd.rom
     c.expect_absent(r"reset-happened: FAIL|no-unexpected-trap|FATAL|faulted")
 
 
-def test_qemu_storage_three_servers(c):
+def test_qemu_storage_three_servers(c, model="e1000"):
     """UEFI path under QEMU (no VMX: VSIs cannot run, the storage path does):
     three VSI disks on qemu-nbd, nbdkit and nbd-server, reached through the
-    hypervisor's own e1000, DHCP, TCP/IP and NBD client; selftest=nbd writes a
+    hypervisor's own NIC, DHCP, TCP/IP and NBD client; selftest=nbd writes a
     per-VSI pattern, and each server's backing file holds exactly its own."""
     servers = [NbdServer(k, c.dir, e) for k, e in
                (("qemu-nbd", "web"), ("nbdkit", "db"), ("nbd-server", "logs"))]
@@ -767,7 +800,8 @@ def test_qemu_storage_three_servers(c):
         with open(path, "w") as f:
             f.write(cfg)
         c.qemu("selftest=nbd", modules=[path, os.path.join(c.build, "guest", "hello.rom")],
-               cpus=4, mem=256, extra=["-netdev", "user,id=n0", "-device", "e1000,netdev=n0"])
+               cpus=4, mem=256, extra=nic_args(model))
+        expect_nic(c, model)
         c.expect(r"storage: network by DHCP")
         c.expect(r"3 VSIs configured, none started: VT-x is not usable")
         for srv in servers:
@@ -909,13 +943,14 @@ rom = nosuch.rom
     c.expect_absent(r"vsi web: started|\[web\]")
 
 
-def check_nic(c, mac):
-    """The NIC self-test's lines: the PCI summary, the e1000 with its MAC, link
+def check_nic(c, mac, model="e1000"):
+    """The NIC self-test's lines: the PCI summary, the NIC with its MAC, link
     up, and the gateway's ARP reply, all before the boot's final verdict."""
+    qemu_dev, pci_id, driver = NICS[model]
     n = int(c.expect(r"pci: (\d+) functions on bus 0\n").group(1))
     c.check(n >= 2, f"only {n} PCI functions found")
-    c.expect(rf"e1000: [0-9a-f]{{2}}:[0-9a-f]{{2}}\.\d 8086:100e MAC {mac}, 256 RX / 256 TX")
-    c.expect(r"nic: e1000 link up after \d+ ms")
+    c.expect(rf"{driver}: [0-9a-f]{{2}}:[0-9a-f]{{2}}\.\d {pci_id} MAC {mac}, 256 RX / 256 TX")
+    c.expect(rf"nic: {driver} link up after \d+ ms")
     c.expect(r"nic: ARP reply from 10\.0\.2\.2 at [0-9a-f]{2}(:[0-9a-f]{2}){5} ")
     text = c.text()
     c.check(text.index("nic: ARP reply") < re.search(r"hv: (ready|halted)", text).start(),
@@ -923,15 +958,27 @@ def check_nic(c, mac):
     c.expect_absent(r"nic: selftest failed|FATAL")
 
 
-def test_qemu_uefi_nic(c):
-    """UEFI path under QEMU+OVMF with an e1000 on user networking: PCI
+def test_qemu_uefi_nic(c, model="e1000"):
+    """UEFI path under QEMU+OVMF with the NIC on user networking: PCI
     enumeration finds it, the driver reads its MAC, the link comes up and the
     slirp gateway answers an ARP request built by hand, before the no-VMX halt."""
-    c.qemu("selftest=nic", cpus=1, mem=256,
-           extra=["-netdev", "user,id=n0", "-device", "e1000,netdev=n0"])
+    c.qemu("selftest=nic", cpus=1, mem=256, extra=nic_args(model))
     c.expect(r"hv: (ready|halted)[^\n]*\n")
-    check_nic(c, "52:54:00:12:34:56")
+    check_nic(c, "52:54:00:12:34:56", model)
     c.expect(r"hv: halted: VMX could not be enabled")
+
+
+def test_qemu_virtio_net_legacy_refused(c):
+    """A legacy-only virtio-net (disable-modern=on) is refused by name, without
+    a hang or a fault, and the e1000 behind it becomes the hypervisor's NIC."""
+    c.qemu("selftest=nic", cpus=1, mem=256,
+           extra=["-netdev", "user,id=n0", "-device",
+                  "virtio-net-pci,netdev=n0,disable-modern=on,addr=0x3",
+                  "-netdev", "user,id=n1", "-device", "e1000,netdev=n1,addr=0x4,"
+                  "mac=52:54:00:12:34:57"])
+    c.expect(r"virtio-net: 00:03\.0 1af4:1000 refused: no usable virtio 1\.x [^\n]*legacy-only")
+    c.expect(r"hv: (ready|halted)[^\n]*\n")
+    check_nic(c, "52:54:00:12:34:57")
 
 
 def test_bochs_nic(c):
@@ -1051,11 +1098,14 @@ CASES = [test_bochs_vmx_root, test_bochs_fault_dump, test_bochs_wx_text, test_bo
          test_bochs_vsi_io_flood_and_triple_faults, test_bochs_vsi_nmi_apic_mode,
          test_bochs_vsi_nmi_fallback,
          test_bochs_vsi_entry_failure,
-         test_bochs_vsi_reset_ports, test_bochs_config_errors, test_qemu_storage_three_servers,
-         test_bochs_storage_beside_a_vsi, test_bochs_storage_bad_exports,
-         test_qemu_storage_server_killed,
-         test_qemu_storage_slow_server, test_qemu_storage_failing_server, test_qemu_uefi_nic,
-         test_bochs_nic, test_bochs_linux_two_vsis]
+         test_bochs_vsi_reset_ports, test_bochs_config_errors,
+         *per_nic(test_qemu_storage_three_servers, NICS), test_bochs_storage_beside_a_vsi,
+         test_bochs_storage_bad_exports,
+         *per_nic(test_qemu_storage_server_killed, NICS),
+         *per_nic(test_qemu_storage_slow_server, NICS),
+         *per_nic(test_qemu_storage_failing_server, NICS),
+         *per_nic(test_qemu_uefi_nic, NICS), test_qemu_virtio_net_legacy_refused, test_bochs_nic,
+         test_bochs_linux_two_vsis]
 
 
 def run_case(fn, build):

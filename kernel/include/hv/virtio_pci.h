@@ -52,6 +52,40 @@
 #define VIRTIO_RING_F_EVENT_IDX	    29
 #define VIRTIO_F_VERSION_1	    32
 
+/* Virtio structure PCI capabilities (4.1.4): cfg_type of a vendor capability. */
+#define VIRTIO_PCI_CAP_COMMON  1
+#define VIRTIO_PCI_CAP_NOTIFY  2
+#define VIRTIO_PCI_CAP_ISR     3
+#define VIRTIO_PCI_CAP_DEVICE  4
+#define VIRTIO_PCI_CAP_PCI_CFG 5
+
+/* struct virtio_pci_cap (4.1.4): byte offsets from the capability's start. */
+#define VIRTIO_PCI_CAP_BAR	   4
+#define VIRTIO_PCI_CAP_OFFSET	   8
+#define VIRTIO_PCI_CAP_LENGTH	   12
+#define VIRTIO_PCI_CAP_LEN	   16 /* bytes of the structure */
+#define VIRTIO_PCI_NOTIFY_CAP_MULT 16 /* struct virtio_pci_notify_cap: the multiplier */
+#define VIRTIO_PCI_NOTIFY_CAP_LEN  20
+
+/* struct virtio_pci_common_cfg (4.1.4.3): byte offsets, the fields of virtio 1.0. */
+#define VIRTIO_PCI_COMMON_DFSELECT	0x00
+#define VIRTIO_PCI_COMMON_DF		0x04
+#define VIRTIO_PCI_COMMON_GFSELECT	0x08
+#define VIRTIO_PCI_COMMON_GF		0x0c
+#define VIRTIO_PCI_COMMON_MSIX		0x10
+#define VIRTIO_PCI_COMMON_NUMQ		0x12
+#define VIRTIO_PCI_COMMON_STATUS	0x14
+#define VIRTIO_PCI_COMMON_CFGGENERATION 0x15
+#define VIRTIO_PCI_COMMON_Q_SELECT	0x16
+#define VIRTIO_PCI_COMMON_Q_SIZE	0x18
+#define VIRTIO_PCI_COMMON_Q_MSIX	0x1a
+#define VIRTIO_PCI_COMMON_Q_ENABLE	0x1c
+#define VIRTIO_PCI_COMMON_Q_NOFF	0x1e
+#define VIRTIO_PCI_COMMON_Q_DESC	0x20
+#define VIRTIO_PCI_COMMON_Q_DRIVER	0x28
+#define VIRTIO_PCI_COMMON_Q_DEVICE	0x30
+#define VIRTIO_PCI_COMMON_LEN		0x38
+
 /* ISR status bits (4.1.4.5). */
 #define VIRTIO_ISR_QUEUE  BIT(0)
 #define VIRTIO_ISR_CONFIG BIT(1)

@@ -20,6 +20,13 @@
 #define VIRTQ_DESC_F_WRITE    2
 #define VIRTQ_DESC_F_INDIRECT 4
 
+/* 2.7.6, 2.7.8: the driver asks for no used-buffer notifications; the device for no kicks. */
+#define VIRTQ_AVAIL_F_NO_INTERRUPT 1
+#define VIRTQ_USED_F_NO_NOTIFY	   1
+
+/* Largest queue size a split virtqueue can have (2.7). */
+#define VIRTQ_SPLIT_MAX_SIZE 32768
+
 /* Guest layout, little-endian (2.7.5, 2.7.6, 2.7.8). */
 struct virtq_desc {
 	u64 addr;
@@ -34,6 +41,19 @@ struct virtq_used_elem {
 	u32 len;
 };
 _Static_assert(sizeof(struct virtq_used_elem) == 8, "virtq_used_elem is 8 bytes");
+
+/* The available and used rings as the driver sees them (2.7.6, 2.7.8). */
+struct virtq_avail {
+	u16 flags;
+	u16 idx;
+	u16 ring[];
+};
+
+struct virtq_used {
+	u16 flags;
+	u16 idx;
+	struct virtq_used_elem ring[];
+};
 
 /* Bytes of each part of a queue of the given size (2.7, alignment/size table). */
 #define VQ_DESC_BYTES(size)  (16ULL * (size))
