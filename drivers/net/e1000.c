@@ -1,5 +1,5 @@
 /*
- * Intel 8254x (82540EM, 82545EM) driver, polled: interrupts stay masked and
+ * Intel 8254x (82540EM, 82545EM) and 82574L driver, polled: interrupts stay masked and
  * the service CPU calls receive(). Legacy descriptors; one allocation holds
  * the state, both rings and a 2 KiB buffer per descriptor (frames are copied
  * in and out, so callers never hand the device their own memory).
@@ -7,6 +7,10 @@
  * Ring ownership (8254x SDM chapter 3, the descriptor ring structures): the
  * device owns RX descriptors from RDH up to RDT-1 and TX descriptors from TDH
  * up to TDT-1; software owns the rest and moves the tail registers.
+ *
+ * The 82574L (PCI Express, "e1000e") keeps these registers and the legacy
+ * descriptors; what differs is in e1000e.h and selected by the model table
+ * below, where later parts (I217, I219) get their own quirk bits.
  */
 #include <asm/io.h>
 #include <asm/lapic.h>
@@ -16,6 +20,7 @@
 #include <hv/log.h>
 #include <hv/string.h>
 #include <net/e1000.h>
+#include <net/e1000e.h>
 #include <net/netdev.h>
 #include <pci/pci.h>
 
@@ -25,8 +30,27 @@
 #define E1000_EERD_TIMEOUT_US  10000
 #define E1000_POLL_STEP_US     10
 
+/* Quirks of a model. */
+#define E1000_Q_PCIE_BIT (1ULL << 0) /* GIO master disable before reset, NVM auto-read after */
+
+struct e1000_model {
+	u16 device;
+	const char *name; /* the driver's name in the log and in struct netdev */
+	u32 eerd_done;	  /* EERD layout: the done bit and the address shift */
+	u8 eerd_addr_shift;
+	u32 quirks; /* E1000_Q_* */
+};
+
+static const struct e1000_model e1000_models[] = {
+	{ E1000_DEV_82540EM, "e1000", E1000_EERD_DONE_BIT, E1000_EERD_ADDR_SHIFT, 0 },
+	{ E1000_DEV_82545EM_COP, "e1000", E1000_EERD_DONE_BIT, E1000_EERD_ADDR_SHIFT, 0 },
+	{ E1000E_DEV_82574L, "e1000e", E1000E_EERD_DONE_BIT, E1000E_EERD_ADDR_SHIFT,
+	  E1000_Q_PCIE_BIT },
+};
+
 struct e1000 {
 	struct netdev nd;
+	const struct e1000_model *model;
 	const struct pci_dev *pdev;
 	u64 regs; /* BAR0, mapped uncached */
 	volatile struct e1000_rx_desc *rx;
@@ -78,6 +102,31 @@ static bool e1000_poll(struct e1000 *e, u32 reg, u32 mask, u32 want, u32 us)
 }
 
 /*
+ * PCI Express parts (82574 datasheet 4.6.1): stop new bus-master requests
+ * and let pending ones drain before the reset. A device that never reports
+ * them drained is reset anyway, as Linux does.
+ */
+static void e1000_pcie_master_disable(struct e1000 *e)
+{
+	if (!(e->model->quirks & E1000_Q_PCIE_BIT))
+		return;
+	wr(e, E1000_CTRL, rd(e, E1000_CTRL) | E1000E_CTRL_GIO_MASTER_DISABLE_BIT);
+	if (!e1000_poll(e, E1000_STATUS, E1000E_STATUS_GIO_MASTER_EN_BIT, 0,
+			E1000E_MASTER_DISABLE_US))
+		pr_debug("%s: bus-master requests still pending before reset", e->model->name);
+}
+
+/* After the reset, PCI Express parts reload the MAC from the NVM: wait for that (EEC.AUTO_RD). */
+static void e1000_pcie_auto_read(struct e1000 *e)
+{
+	if (!(e->model->quirks & E1000_Q_PCIE_BIT))
+		return;
+	if (!e1000_poll(e, E1000_EECD, E1000E_EEC_AUTO_RD_BIT, E1000E_EEC_AUTO_RD_BIT,
+			E1000E_AUTO_RD_US))
+		pr_debug("%s: NVM auto-read not reported done", e->model->name);
+}
+
+/*
  * Global reset (CTRL.RST, 8254x SDM 13.4.1): interrupts masked and RX/TX
  * stopped first so no DMA is in flight, then RST, which the device clears;
  * then the link set up for auto-negotiation. -EIO when the registers read
@@ -94,10 +143,12 @@ static int e1000_reset(struct e1000 *e)
 	wr(e, E1000_TCTL, E1000_TCTL_PSP_BIT);
 	rd(e, E1000_STATUS); /* flush the posted writes */
 	udelay(E1000_QUIESCE_US);
+	e1000_pcie_master_disable(e);
 	wr(e, E1000_CTRL, rd(e, E1000_CTRL) | E1000_CTRL_RST_BIT);
 	udelay(E1000_RESET_SETTLE_US);
 	if (!e1000_poll(e, E1000_CTRL, E1000_CTRL_RST_BIT, 0, E1000_RESET_TIMEOUT_US))
 		return -ETIMEDOUT;
+	e1000_pcie_auto_read(e);
 	wr(e, E1000_IMC, 0xffffffff);
 	rd(e, E1000_ICR); /* clears every pending cause */
 	/* The PHY auto-negotiates; the MAC takes speed from it (ASDE) with the link forced up (SLU). */
@@ -109,12 +160,13 @@ static int e1000_reset(struct e1000 *e)
 	return 0;
 }
 
-/* One EEPROM word through EERD (8254x SDM 13.4.4); -ETIMEDOUT when DONE never comes. */
+/* One EEPROM word through EERD (8254x SDM 13.4.4, the model's layout); -ETIMEDOUT without DONE. */
 static int e1000_eeprom_read(struct e1000 *e, u32 word, u16 *out)
 {
-	wr(e, E1000_EERD, E1000_EERD_START_BIT | (word << E1000_EERD_ADDR_SHIFT));
-	if (!e1000_poll(e, E1000_EERD, E1000_EERD_DONE_BIT, E1000_EERD_DONE_BIT,
-			E1000_EERD_TIMEOUT_US))
+	u32 done = e->model->eerd_done;
+
+	wr(e, E1000_EERD, E1000_EERD_START_BIT | (word << e->model->eerd_addr_shift));
+	if (!e1000_poll(e, E1000_EERD, done, done, E1000_EERD_TIMEOUT_US))
 		return -ETIMEDOUT;
 	*out = rd(e, E1000_EERD) >> E1000_EERD_DATA_SHIFT;
 	return 0;
@@ -313,10 +365,19 @@ static bool e1000_link_up(struct netdev *nd)
 	return rd(e, E1000_STATUS) & E1000_STATUS_LU_BIT;
 }
 
+static const struct e1000_model *e1000_model(const struct pci_dev *pdev)
+{
+	if (pdev->vendor != E1000_VENDOR_INTEL)
+		return NULL;
+	for (u32 i = 0; i < ARRAY_SIZE(e1000_models); i++)
+		if (e1000_models[i].device == pdev->device)
+			return &e1000_models[i];
+	return NULL;
+}
+
 bool e1000_match(const struct pci_dev *pdev)
 {
-	return pdev->vendor == E1000_VENDOR_INTEL &&
-	       (pdev->device == E1000_DEV_82540EM || pdev->device == E1000_DEV_82545EM_COP);
+	return e1000_model(pdev) != NULL;
 }
 
 /* The state, its rings and buffers carved out of one zeroed block at pa. */
@@ -325,12 +386,13 @@ static struct e1000 *e1000_layout(u64 pa, const struct pci_dev *pdev)
 	struct e1000 *e = memset((void *)(uintptr_t)pa, 0, E1000_MEM_SIZE);
 
 	e->pdev = pdev;
+	e->model = e1000_model(pdev);
 	e->regs = pdev->bar[0].base;
 	e->rx = (volatile struct e1000_rx_desc *)(uintptr_t)(pa + E1000_RX_RING_OFF);
 	e->tx = (volatile struct e1000_tx_desc *)(uintptr_t)(pa + E1000_TX_RING_OFF);
 	e->rx_buf = (u8 *)(uintptr_t)(pa + E1000_RX_BUF_OFF);
 	e->tx_buf = (u8 *)(uintptr_t)(pa + E1000_TX_BUF_OFF);
-	e->nd = (struct netdev){ .name = "e1000",
+	e->nd = (struct netdev){ .name = e->model->name,
 				 .transmit = e1000_transmit,
 				 .receive = e1000_receive,
 				 .link_up = e1000_link_up,
@@ -345,16 +407,16 @@ static void e1000_log(struct e1000 *e)
 	char mac[18];
 
 	netdev_format_mac(e->nd.mac, mac, sizeof(mac));
-	pr_info("e1000: %02x:%02x.%x %04x:%04x MAC %s, %u RX / %u TX descriptors of %u bytes",
-		PCI_BDF_BUS(e->pdev->bdf), PCI_BDF_DEV(e->pdev->bdf), PCI_BDF_FN(e->pdev->bdf),
-		e->pdev->vendor, e->pdev->device, mac, E1000_RX_DESCS, E1000_TX_DESCS,
-		E1000_BUF_SIZE);
+	pr_info("%s: %02x:%02x.%x %04x:%04x MAC %s, %u RX / %u TX descriptors of %u bytes",
+		e->model->name, PCI_BDF_BUS(e->pdev->bdf), PCI_BDF_DEV(e->pdev->bdf),
+		PCI_BDF_FN(e->pdev->bdf), e->pdev->vendor, e->pdev->device, mac, E1000_RX_DESCS,
+		E1000_TX_DESCS, E1000_BUF_SIZE);
 	if (status & E1000_STATUS_LU_BIT)
-		pr_info("e1000: link up, %s Mb/s %s duplex",
+		pr_info("%s: link up, %s Mb/s %s duplex", e->model->name,
 			speeds[(status & E1000_STATUS_SPEED_MASK) >> E1000_STATUS_SPEED_SHIFT],
 			status & E1000_STATUS_FD_BIT ? "full" : "half");
 	else
-		pr_info("e1000: link down (auto-negotiating)");
+		pr_info("%s: link down (auto-negotiating)", e->model->name);
 }
 
 int e1000_attach(const struct pci_dev *pdev, struct netdev **out)
@@ -364,9 +426,11 @@ int e1000_attach(const struct pci_dev *pdev, struct netdev **out)
 	u64 pa;
 	int err;
 
+	if (!e1000_model(pdev))
+		return -ENODEV;
 	if ((bar0->kind != PCI_BAR_MEM32 && bar0->kind != PCI_BAR_MEM64) || !bar0->base ||
 	    bar0->size < E1000_BAR0_SIZE) {
-		pr_warn("e1000: BAR0 is not an assigned %llu KiB memory BAR",
+		pr_warn("%s: BAR0 is not an assigned %llu KiB memory BAR", e1000_model(pdev)->name,
 			(unsigned long long)(E1000_BAR0_SIZE / KiB));
 		return -ENODEV;
 	}

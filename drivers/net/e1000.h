@@ -3,7 +3,8 @@
  * Ethernet Controllers Software Developer's Manual, "8254x SDM" below):
  * register offsets and bits by their manual names, the legacy descriptor
  * formats, and the driver's entry points. The 82540EM (8086:100E) is what
- * QEMU's "-device e1000" and Bochs' "e1000:" emulate.
+ * QEMU's "-device e1000" and Bochs' "e1000:" emulate; the 82574L's differences
+ * are in e1000e.h.
  */
 #ifndef DRIVERS_NET_E1000_H
 #define DRIVERS_NET_E1000_H

@@ -9,8 +9,14 @@
 #include <net/virtio_net.h>
 #include <pci/pci.h>
 
+/* What the drivers below run, for the "no NIC" message (docs/net.md lists the same). */
+#define NETDEV_SUPPORTED                                                               \
+	"8086:100e 82540EM, 8086:100f 82545EM, 8086:10d3 82574L, 1af4:1000/1af4:1041 " \
+	"virtio-net"
+#define NETDEV_DESCRIBE_MAX 384
+
 static const struct netdev_driver netdev_drivers[] = {
-	{ "e1000", e1000_match, e1000_attach },
+	{ "e1000", e1000_match, e1000_attach }, /* 82540EM, 82545EM, 82574L (e1000e) */
 	{ "virtio-net", virtio_net_match, virtio_net_attach },
 };
 
@@ -39,18 +45,39 @@ static struct netdev *try_function(const struct pci_dev *pdev)
 	return NULL;
 }
 
+/* "vvvv:dddd at bb:dd.f, ..." for every network controller in list, or "none". */
+static void describe_network_controllers(const struct pci_list *list, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = 0;
+	for (u32 i = 0; i < list->nr && n < len; i++) {
+		const struct pci_dev *d = &list->dev[i];
+
+		if (d->class_code != PCI_CLASS_NETWORK)
+			continue;
+		n += snprintf(buf + n, len - n, "%s%04x:%04x at %02x:%02x.%x", n ? ", " : "",
+			      d->vendor, d->device, PCI_BDF_BUS(d->bdf), PCI_BDF_DEV(d->bdf),
+			      PCI_BDF_FN(d->bdf));
+	}
+	if (!buf[0])
+		snprintf(buf, len, "none");
+}
+
 struct netdev *netdev_probe(void)
 {
 	const struct pci_list *list = pci_init();
 	struct netdev *nd;
+	char found[NETDEV_DESCRIBE_MAX];
 
 	for (u32 i = 0; i < list->nr; i++) {
 		nd = try_function(&list->dev[i]);
 		if (nd)
 			return nd;
 	}
-	pr_info("net: no supported NIC among %u PCI functions (drivers: e1000 82540EM/82545EM, "
-		"virtio-net)",
-		list->nr);
+	describe_network_controllers(list, found, sizeof(found));
+	pr_warn("net: no NIC we drive among %u PCI functions; network controllers found: %s "
+		"(supported: %s)",
+		list->nr, found, NETDEV_SUPPORTED);
 	return NULL;
 }

@@ -1,6 +1,6 @@
 /*
  * The hypervisor's own network interface: what a NIC driver (e1000,
- * virtio-net) offers the network stack. Polled, no
+ * e1000e, virtio-net) offers the network stack. Polled, no
  * interrupts: the service CPU calls receive() from its loop. Not reentrant:
  * one CPU at a time uses a netdev.
  */
@@ -32,7 +32,10 @@ struct netdev_driver {
 	int (*attach)(const struct pci_dev *pdev, struct netdev **out);
 };
 
-/* The first supported NIC found on PCI, set up; NULL if none (logged). Enumerates PCI once. */
+/*
+ * The first supported NIC found on PCI, set up; NULL if none, logged once
+ * with every network controller found. Enumerates PCI once.
+ */
 struct netdev *netdev_probe(void);
 /* "52:54:00:12:34:56" into buf (at least 18 bytes). */
 void netdev_format_mac(const u8 mac[ETH_ALEN], char *buf, size_t len);

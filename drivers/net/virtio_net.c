@@ -32,9 +32,9 @@
 
 struct vnet_queue {
 	struct vring_drv ring;
-	u8 *buf;     /* VIRTIO_NET_BUF_SIZE per descriptor */
-	u64 notify;  /* where to write the queue index */
-	u16 index;   /* VIRTIO_NET_RXQ or VIRTIO_NET_TXQ */
+	u8 *buf;    /* VIRTIO_NET_BUF_SIZE per descriptor */
+	u64 notify; /* where to write the queue index */
+	u16 index;  /* VIRTIO_NET_RXQ or VIRTIO_NET_TXQ */
 };
 
 struct vnet {

@@ -19,11 +19,11 @@
 #define VIRTIO_NET_F_STATUS 16
 
 /* Device configuration (5.1.4): mac[6], then status. */
-#define VIRTIO_NET_CFG_MAC	0
-#define VIRTIO_NET_CFG_STATUS	6
-#define VIRTIO_NET_CFG_LEN	8 /* what we read: mac and status */
-#define VIRTIO_NET_S_LINK_UP	(1ULL << 0)
-#define VIRTIO_NET_S_ANNOUNCE	(1ULL << 1)
+#define VIRTIO_NET_CFG_MAC    0
+#define VIRTIO_NET_CFG_STATUS 6
+#define VIRTIO_NET_CFG_LEN    8 /* what we read: mac and status */
+#define VIRTIO_NET_S_LINK_UP  (1ULL << 0)
+#define VIRTIO_NET_S_ANNOUNCE (1ULL << 1)
 
 /* Queues (5.1.2): receiveq1, transmitq1 (no VIRTIO_NET_F_MQ, no control queue). */
 #define VIRTIO_NET_RXQ 0

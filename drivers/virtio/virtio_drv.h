@@ -21,8 +21,8 @@
 #define VIRTIO_ID_MODERN_BASE	   0x1040 /* 4.1.2.1: 0x1040 + the virtio device ID */
 #define VIRTIO_DEVICE_ID_NET	   1	  /* 5: device types */
 
-#define VIRTIO_DRV_CAPS_MAX   48   /* (256 - 64) / 4: more is a loop in the list */
-#define VIRTIO_DRV_NOTIFY_MIN 2	   /* one 16-bit queue index */
+#define VIRTIO_DRV_CAPS_MAX   48 /* (256 - 64) / 4: more is a loop in the list */
+#define VIRTIO_DRV_NOTIFY_MIN 2	 /* one 16-bit queue index */
 
 /* Where the virtio structures are: physical addresses inside the function's BARs. */
 struct virtio_drv_caps {
@@ -65,11 +65,11 @@ struct vring_drv {
 	volatile struct virtq_desc *desc;
 	volatile struct virtq_avail *avail;
 	volatile struct virtq_used *used;
-	u16 avail_idx;			/* the next avail->idx to publish */
-	u16 used_idx;			/* the next used element to read */
-	u16 nr_out;			/* descriptors the device holds */
-	u64 out[VRING_DRV_MAX / 64];	/* bit per descriptor the device holds */
-	bool broken;			/* the device broke the ring protocol: stop using it */
+	u16 avail_idx;		     /* the next avail->idx to publish */
+	u16 used_idx;		     /* the next used element to read */
+	u16 nr_out;		     /* descriptors the device holds */
+	u64 out[VRING_DRV_MAX / 64]; /* bit per descriptor the device holds */
+	bool broken;		     /* the device broke the ring protocol: stop using it */
 };
 
 /* Bytes the three parts need for size entries, each part at its own page-aligned place. */

@@ -214,6 +214,7 @@ class NbdServer:
 NICS = {
     "e1000": ("e1000", "8086:100e", "e1000"),
     "virtio-net": ("virtio-net-pci", "1af4:1000", "virtio-net"),
+    "e1000e": ("e1000e", "8086:10d3", "e1000e"),
 }
 
 
@@ -981,6 +982,25 @@ def test_qemu_virtio_net_legacy_refused(c):
     check_nic(c, "52:54:00:12:34:57")
 
 
+def test_qemu_no_supported_nic(c):
+    """A machine whose only NICs are models we do not drive (an RTL8139 and an
+    82544GC): one message names each network controller (vendor:device, BDF),
+    the VSI's disk stays offline, and the boot carries on to its verdict."""
+    cfg = os.path.join(c.dir, "hv.cfg")
+    with open(cfg, "w") as f:
+        f.write("[vsi web]\ncpus = 1\nmemory = 4M\nrom = hello.rom\n"
+                "disk = nbd://10.0.2.2:10809/web\n")
+    c.qemu("selftest=nbd", modules=[cfg, os.path.join(c.build, "guest", "hello.rom")], cpus=2,
+           mem=256, extra=["-netdev", "user,id=n0", "-device", "rtl8139,netdev=n0,addr=0x3",
+                           "-netdev", "user,id=n1", "-device", "e1000-82544gc,netdev=n1,addr=0x4"])
+    c.expect(r"net: no NIC we drive among \d+ PCI functions; network controllers found: "
+             r"10ec:8139 at 00:03\.0, 8086:100c at 00:04\.0 \(supported: ")
+    c.expect(r"storage: VSIs have disks but no supported NIC was found")
+    c.expect(r"hv: (ready|halted)[^\n]*\n")
+    c.check(c.count(r"net: no NIC we drive") == 1, "the missing NIC was reported more than once")
+    c.expect_absent(r"FATAL|storage: vsi web: export")
+
+
 def test_bochs_nic(c):
     """Bochs (1 CPU) with its e1000 on its own slirp: the same self-test, then
     the boot goes on into VMX root."""
@@ -1104,8 +1124,8 @@ CASES = [test_bochs_vmx_root, test_bochs_fault_dump, test_bochs_wx_text, test_bo
          *per_nic(test_qemu_storage_server_killed, NICS),
          *per_nic(test_qemu_storage_slow_server, NICS),
          *per_nic(test_qemu_storage_failing_server, NICS),
-         *per_nic(test_qemu_uefi_nic, NICS), test_qemu_virtio_net_legacy_refused, test_bochs_nic,
-         test_bochs_linux_two_vsis]
+         *per_nic(test_qemu_uefi_nic, NICS), test_qemu_virtio_net_legacy_refused,
+         test_qemu_no_supported_nic, test_bochs_nic, test_bochs_linux_two_vsis]
 
 
 def run_case(fn, build):

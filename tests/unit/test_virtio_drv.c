@@ -299,7 +299,7 @@ static void test_ring_hostile(void **state)
 	assert_int_equal(vring_drv_take(&r, &id, &len), -EIO);
 	assert_true(r.broken);
 	assert_int_equal(vring_drv_post(&r, 4), -EINVAL); /* broken stays broken */
-	ring_setup(&r); /* an id beyond the ring */
+	ring_setup(&r);					  /* an id beyond the ring */
 	assert_int_equal(vring_drv_post(&r, 1), 0);
 	device_use(0xffffffff, 60);
 	assert_int_equal(vring_drv_take(&r, &id, &len), -EIO);
@@ -308,7 +308,7 @@ static void test_ring_hostile(void **state)
 	device_use(1, 60);
 	device_use(1, 60);
 	assert_int_equal(vring_drv_take(&r, &id, &len), -EIO); /* more used than held */
-	ring_setup(&r); /* the index jumps far ahead */
+	ring_setup(&r);					       /* the index jumps far ahead */
 	assert_int_equal(vring_drv_post(&r, 1), 0);
 	used_mem.ring[0] = (struct virtq_used_elem){ 1, 60 };
 	used_mem.idx = 0x8000;
@@ -319,10 +319,10 @@ static void test_ring_hostile(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_caps_qemu),	cmocka_unit_test(test_caps_legacy_only),
-		cmocka_unit_test(test_caps_hostile),	cmocka_unit_test(test_caps_loop),
-		cmocka_unit_test(test_features),	cmocka_unit_test(test_queue_size),
-		cmocka_unit_test(test_ring_init),	cmocka_unit_test(test_ring_round_trip),
+		cmocka_unit_test(test_caps_qemu),    cmocka_unit_test(test_caps_legacy_only),
+		cmocka_unit_test(test_caps_hostile), cmocka_unit_test(test_caps_loop),
+		cmocka_unit_test(test_features),     cmocka_unit_test(test_queue_size),
+		cmocka_unit_test(test_ring_init),    cmocka_unit_test(test_ring_round_trip),
 		cmocka_unit_test(test_ring_hostile),
 	};
 
