@@ -31,6 +31,7 @@ enum hv_key {
 	HV_ADDRESS,
 	HV_GATEWAY,
 	HV_IO_DEADLINE,
+	HV_STORAGE_NIC,
 	NR_HV_KEYS
 };
 enum vsi_key {
@@ -683,6 +684,79 @@ static void parse_io_deadline(struct parser *p, char *val)
 	p->out->io_deadline = (u32)s;
 }
 
+/* Exactly n hex digits at s into *v. */
+static bool parse_hex(const char *s, u32 n, u32 *v)
+{
+	u32 x = 0;
+
+	for (u32 i = 0; i < n; i++) {
+		char c = s[i];
+		u32 d = c >= '0' && c <= '9'   ? (u32)(c - '0')
+			: c >= 'a' && c <= 'f' ? (u32)(c - 'a' + 10)
+			: c >= 'A' && c <= 'F' ? (u32)(c - 'A' + 10)
+					       : 16;
+
+		if (d > 15)
+			return false;
+		x = x * 16 + d;
+	}
+	*v = x;
+	return true;
+}
+
+/* "BB:DD.F" (or "0000:BB:DD.F": segment 0 is the only one we reach) into *bdf. */
+static bool parse_bdf(const char *s, u32 *bdf)
+{
+	u32 bus, dev, fn, seg;
+
+	if (strlen(s) == 12) {
+		if (!parse_hex(s, 4, &seg) || seg || s[4] != ':')
+			return false;
+		s += 5;
+	}
+	if (strlen(s) != 7 || s[2] != ':' || s[5] != '.' || !parse_hex(s, 2, &bus) ||
+	    !parse_hex(s + 3, 2, &dev) || !parse_hex(s + 6, 1, &fn) || dev > 31 || fn > 7)
+		return false;
+	*bdf = (bus << 8) | (dev << 3) | fn;
+	return true;
+}
+
+/* "52:54:00:12:34:56", a unicast, non-zero address, into mac. */
+static bool parse_mac(const char *s, u8 mac[6])
+{
+	u32 b, any = 0;
+
+	if (strlen(s) != 17)
+		return false;
+	for (u32 i = 0; i < 6; i++) {
+		if (!parse_hex(s + 3 * i, 2, &b) || (i < 5 && s[3 * i + 2] != ':'))
+			return false;
+		mac[i] = (u8)b;
+		any |= b;
+	}
+	return any && !(mac[0] & 1);
+}
+
+/* "storage_nic = 00:03.0" or "storage_nic = 52:54:00:12:34:56". */
+static void parse_storage_nic(struct parser *p, char *val)
+{
+	struct nic_config *n = &p->out->storage_nic;
+
+	if (parse_bdf(val, &n->bdf)) {
+		n->by = CONFIG_NIC_BDF;
+	} else if (parse_mac(val, n->mac)) {
+		n->by = CONFIG_NIC_MAC;
+	} else {
+		line_error(p,
+			   "storage_nic = '%.40s' is neither a PCI address nor a unicast MAC; "
+			   "write e.g. storage_nic = 00:03.0 or storage_nic = 52:54:00:12:34:56",
+			   val);
+		return;
+	}
+	n->line = p->line;
+	memcpy(n->text, val, strlen(val) + 1); /* 17 characters at most, checked above */
+}
+
 /* An export name: 1-63 of [A-Za-z0-9._-]. */
 static bool export_name_ok(const char *s)
 {
@@ -747,6 +821,7 @@ static const struct key_desc hv_keys[NR_HV_KEYS] = {
 	[HV_ADDRESS] = { "address", "address = 10.0.2.15/24", false, parse_address },
 	[HV_GATEWAY] = { "gateway", "gateway = 10.0.2.2", false, parse_gateway },
 	[HV_IO_DEADLINE] = { "io_deadline", "io_deadline = 30", false, parse_io_deadline },
+	[HV_STORAGE_NIC] = { "storage_nic", "storage_nic = 00:03.0", false, parse_storage_nic },
 };
 
 static const struct key_desc vsi_keys[NR_VSI_KEYS] = {
@@ -762,7 +837,7 @@ static const struct section_desc hv_section = {
 	"[hypervisor]",
 	hv_keys,
 	NR_HV_KEYS,
-	"service_cpu, log_level, network, address, gateway, io_deadline",
+	"service_cpu, log_level, network, address, gateway, io_deadline, storage_nic",
 };
 
 static const struct section_desc vsi_section = {

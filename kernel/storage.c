@@ -194,7 +194,7 @@ static bool net_bring_up(const struct hv_config *cfg)
 	struct net_driver drv;
 	char a[16], g[16];
 
-	st->nic = netdev_probe();
+	st->nic = netdev_probe_for(&cfg->storage_nic, "storage");
 	if (!st->nic) {
 		pr_err("storage: VSIs have disks but no supported NIC was found; their disks "
 		       "stay offline");

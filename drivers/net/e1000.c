@@ -358,6 +358,16 @@ static long e1000_receive(struct netdev *nd, void *buf, size_t len)
 	return 0;
 }
 
+static void e1000_detach(struct netdev *nd)
+{
+	struct e1000 *e = nd->priv;
+	const struct pci_dev *pdev = e->pdev;
+
+	e1000_reset(e); /* RX and TX off, interrupts masked */
+	pci_disable(pdev, PCI_COMMAND_MASTER_BIT);
+	page_free((u64)(uintptr_t)e, E1000_MEM_SIZE);
+}
+
 static bool e1000_link_up(struct netdev *nd)
 {
 	struct e1000 *e = nd->priv;
@@ -396,6 +406,7 @@ static struct e1000 *e1000_layout(u64 pa, const struct pci_dev *pdev)
 				 .transmit = e1000_transmit,
 				 .receive = e1000_receive,
 				 .link_up = e1000_link_up,
+				 .detach = e1000_detach,
 				 .priv = e };
 	return e;
 }

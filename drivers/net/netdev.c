@@ -4,6 +4,7 @@
  */
 #include <hv/log.h>
 #include <hv/printf.h>
+#include <hv/string.h>
 #include <net/e1000.h>
 #include <net/netdev.h>
 #include <net/virtio_net.h>
@@ -64,20 +65,69 @@ static void describe_network_controllers(const struct pci_list *list, char *buf,
 		snprintf(buf, len, "none");
 }
 
-struct netdev *netdev_probe(void)
+/* The function sel names, or NULL (by MAC: every supported one is attached to read it). */
+static struct netdev *select_function(const struct pci_list *list, const struct nic_config *sel,
+				      const struct pci_dev **at)
 {
-	const struct pci_list *list = pci_init();
 	struct netdev *nd;
-	char found[NETDEV_DESCRIBE_MAX];
 
 	for (u32 i = 0; i < list->nr; i++) {
+		*at = &list->dev[i];
+		if (sel->by == CONFIG_NIC_BDF && list->dev[i].bdf != sel->bdf)
+			continue;
 		nd = try_function(&list->dev[i]);
-		if (nd)
+		if (!nd)
+			continue;
+		if (sel->by != CONFIG_NIC_MAC || !memcmp(nd->mac, sel->mac, ETH_ALEN))
 			return nd;
+		nd->detach(nd); /* not the one: quiet it again */
+	}
+	return NULL;
+}
+
+static void log_choice(const struct pci_dev *d, const struct netdev *nd,
+		       const struct nic_config *sel, const char *role)
+{
+	char mac[18];
+
+	netdev_format_mac(nd->mac, mac, sizeof(mac));
+	if (sel->by == CONFIG_NIC_FIRST)
+		pr_info("net: NIC for %s: %s at %02x:%02x.%x, MAC %s (the first supported one)",
+			role, nd->name, PCI_BDF_BUS(d->bdf), PCI_BDF_DEV(d->bdf),
+			PCI_BDF_FN(d->bdf), mac);
+	else
+		pr_info("net: NIC for %s: %s at %02x:%02x.%x, MAC %s (%s_nic = %s, line %u)", role,
+			nd->name, PCI_BDF_BUS(d->bdf), PCI_BDF_DEV(d->bdf), PCI_BDF_FN(d->bdf), mac,
+			role, sel->text, sel->line);
+}
+
+struct netdev *netdev_probe_for(const struct nic_config *sel, const char *role)
+{
+	static const struct nic_config first = { .by = CONFIG_NIC_FIRST };
+	const struct pci_list *list = pci_init();
+	const struct pci_dev *at = NULL;
+	char found[NETDEV_DESCRIBE_MAX];
+	struct netdev *nd;
+
+	sel = sel ? sel : &first;
+	nd = select_function(list, sel, &at);
+	if (nd) {
+		log_choice(at, nd, sel, role);
+		return nd;
 	}
 	describe_network_controllers(list, found, sizeof(found));
-	pr_warn("net: no NIC we drive among %u PCI functions; network controllers found: %s "
-		"(supported: %s)",
-		list->nr, found, NETDEV_SUPPORTED);
+	if (sel->by == CONFIG_NIC_FIRST)
+		pr_warn("net: no NIC we drive among %u PCI functions; network controllers found: "
+			"%s (supported: %s)",
+			list->nr, found, NETDEV_SUPPORTED);
+	else
+		pr_warn("net: %s_nic = %s (line %u): no NIC we drive there; network controllers "
+			"found: %s (supported: %s)",
+			role, sel->text, sel->line, found, NETDEV_SUPPORTED);
 	return NULL;
+}
+
+struct netdev *netdev_probe(void)
+{
+	return netdev_probe_for(NULL, "the self-test");
 }

@@ -7,6 +7,7 @@
 #ifndef DRIVERS_NET_NETDEV_H
 #define DRIVERS_NET_NETDEV_H
 
+#include <hv/config.h>
 #include <hv/types.h>
 #include <pci/pci.h>
 
@@ -20,6 +21,8 @@ struct netdev {
 	/* The next received frame into buf: its length, 0 if none, -errno (frame dropped). */
 	long (*receive)(struct netdev *d, void *buf, size_t len);
 	bool (*link_up)(struct netdev *d);
+	/* Stop the device (no DMA afterwards) and free the driver's memory; d is gone. */
+	void (*detach)(struct netdev *d);
 	void *priv; /* the driver's state */
 	u64 rx_frames, tx_frames, rx_dropped, tx_busy;
 };
@@ -37,6 +40,14 @@ struct netdev_driver {
  * with every network controller found. Enumerates PCI once.
  */
 struct netdev *netdev_probe(void);
+/*
+ * The NIC sel names (by PCI address or MAC; the first supported one when
+ * sel is NULL or says CONFIG_NIC_FIRST), set up and logged as the one for
+ * role ("storage"); NULL if it is absent or not one we drive (logged once,
+ * with the configuration line and every network controller found). NICs
+ * set up only to read their MAC are detached again.
+ */
+struct netdev *netdev_probe_for(const struct nic_config *sel, const char *role);
 /* "52:54:00:12:34:56" into buf (at least 18 bytes). */
 void netdev_format_mac(const u8 mac[ETH_ALEN], char *buf, size_t len);
 

@@ -336,6 +336,16 @@ static bool vnet_link_up(struct netdev *nd)
 	return st[0] & VIRTIO_NET_S_LINK_UP;
 }
 
+static void vnet_detach(struct netdev *nd)
+{
+	struct vnet *v = nd->priv;
+	const struct pci_dev *pdev = v->pdev;
+
+	vnet_reset(v); /* the device lets go of the rings */
+	pci_disable(pdev, PCI_COMMAND_MASTER_BIT);
+	page_free((u64)(uintptr_t)v, VNET_MEM_SIZE);
+}
+
 static u16 subsystem_id(const struct pci_dev *pdev)
 {
 	return pdev->cfg->read32(pdev->cfg->ctx, pdev->bdf, PCI_SUBSYSTEM_ID & ~3u) >> 16;
@@ -364,6 +374,7 @@ static struct vnet *vnet_layout(u64 pa, const struct pci_dev *pdev)
 				 .transmit = vnet_transmit,
 				 .receive = vnet_receive,
 				 .link_up = vnet_link_up,
+				 .detach = vnet_detach,
 				 .priv = v };
 	return v;
 }

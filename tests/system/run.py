@@ -969,6 +969,47 @@ def test_qemu_uefi_nic(c, model="e1000"):
     c.expect(r"hv: halted: VMX could not be enabled")
 
 
+def storage_nic_case(c, first, second, select):
+    """Two NICs of different models; the first one's network cannot reach the
+    host, so storage works only if it runs on the second, which the
+    configuration names by select ("bdf" or "mac")."""
+    srv = NbdServer("qemu-nbd", c.dir, "web")
+    mac = "52:54:00:12:34:99"
+    name = "00:04.0" if select == "bdf" else mac
+    try:
+        cfg = os.path.join(c.dir, "hv.cfg")
+        with open(cfg, "w") as f:
+            f.write(f"[hypervisor]\nstorage_nic = {name}\n\n[vsi web]\ncpus = 1\n"
+                    f"memory = 4M\nrom = hello.rom\ndisk = {srv.url()}\n")
+        c.qemu("selftest=nbd", modules=[cfg, os.path.join(c.build, "guest", "hello.rom")],
+               cpus=2, mem=256,
+               extra=["-netdev", "user,id=n0,restrict=on", "-device",
+                      f"{NICS[first][0]},netdev=n0,addr=0x3,mac=52:54:00:12:34:57",
+                      "-netdev", "user,id=n1", "-device",
+                      f"{NICS[second][0]},netdev=n1,addr=0x4,mac={mac}"])
+        c.expect(rf"net: NIC for storage: {NICS[second][2]} at 00:04\.0, MAC {mac} "
+                 rf"\(storage_nic = {name}, line 2\)")
+        c.expect(r"storage: vsi web: selftest wrote 1024 KiB [^\n]*pattern ok", timeout=180)
+        c.expect_absent(r"FATAL")
+    finally:
+        c.machine and c.machine.stop()
+        srv.stop()
+    backing_matches(c, srv, 0)
+
+
+def test_qemu_storage_nic_by_address(c):
+    """An e1000 (its network cut off from the host) and a virtio-net:
+    storage_nic = 00:04.0 puts the disk on the virtio-net, byte for byte."""
+    storage_nic_case(c, "e1000", "virtio-net", "bdf")
+
+
+def test_qemu_storage_nic_by_mac(c):
+    """A virtio-net (its network cut off from the host) and an e1000e:
+    storage_nic = MAC sets the virtio-net up, sees another MAC, lets it go,
+    and runs the disk on the e1000e."""
+    storage_nic_case(c, "virtio-net", "e1000e", "mac")
+
+
 def test_qemu_virtio_net_legacy_refused(c):
     """A legacy-only virtio-net (disable-modern=on) is refused by name, without
     a hang or a fault, and the e1000 behind it becomes the hypervisor's NIC."""
@@ -1125,7 +1166,8 @@ CASES = [test_bochs_vmx_root, test_bochs_fault_dump, test_bochs_wx_text, test_bo
          *per_nic(test_qemu_storage_slow_server, NICS),
          *per_nic(test_qemu_storage_failing_server, NICS),
          *per_nic(test_qemu_uefi_nic, NICS), test_qemu_virtio_net_legacy_refused,
-         test_qemu_no_supported_nic, test_bochs_nic, test_bochs_linux_two_vsis]
+         test_qemu_no_supported_nic, test_qemu_storage_nic_by_address,
+         test_qemu_storage_nic_by_mac, test_bochs_nic, test_bochs_linux_two_vsis]
 
 
 def run_case(fn, build):

@@ -233,6 +233,37 @@ static void test_network_keys(void **state)
 	assert_int_equal(cfg.net_mode, CONFIG_NET_NONE); /* no disk: no network */
 }
 
+static void test_storage_nic(void **state)
+{
+	(void)state;
+	expect_ok("[hypervisor]\n" DISK_VSI("a", "1", "nbd://10.0.2.2/web"));
+	assert_int_equal(cfg.storage_nic.by, CONFIG_NIC_FIRST); /* the default */
+	expect_ok("[hypervisor]\nstorage_nic = 00:1f.7\n");
+	assert_int_equal(cfg.storage_nic.by, CONFIG_NIC_BDF);
+	assert_int_equal(cfg.storage_nic.bdf, (0 << 8) | (0x1f << 3) | 7);
+	assert_int_equal(cfg.storage_nic.line, 2);
+	assert_string_equal(cfg.storage_nic.text, "00:1f.7");
+	expect_ok("[hypervisor]\nstorage_nic = 0000:3A:00.1\n");
+	assert_int_equal(cfg.storage_nic.bdf, (0x3a << 8) | 1);
+	expect_ok("[hypervisor]\n\nstorage_nic = 52:54:00:aB:34:56\n");
+	assert_int_equal(cfg.storage_nic.by, CONFIG_NIC_MAC);
+	assert_memory_equal(cfg.storage_nic.mac, "\x52\x54\x00\xab\x34\x56", 6);
+	assert_int_equal(cfg.storage_nic.line, 3);
+	expect_one_error("[hypervisor]\nstorage_nic = eth0\n", 2,
+			 "storage_nic = 'eth0' is neither a PCI address nor a unicast MAC");
+	expect_one_error("[hypervisor]\nstorage_nic = 00:20.0\n", 2, "neither"); /* device 32 */
+	expect_one_error("[hypervisor]\nstorage_nic = 00:03.8\n", 2, "neither");
+	expect_one_error("[hypervisor]\nstorage_nic = 0001:00:03.0\n", 2, "neither");
+	expect_one_error("[hypervisor]\nstorage_nic = 0:3.0\n", 2, "neither");
+	expect_one_error("[hypervisor]\nstorage_nic = 00:03.0x\n", 2, "neither");
+	expect_one_error("[hypervisor]\nstorage_nic = 01:00:5e:00:00:01\n", 2, "unicast");
+	expect_one_error("[hypervisor]\nstorage_nic = 00:00:00:00:00:00\n", 2, "unicast");
+	expect_one_error("[hypervisor]\nstorage_nic = 52:54:00:12:34:5g\n", 2, "neither");
+	expect_one_error("[hypervisor]\nstorage_nic = 52-54-00-12-34-56\n", 2, "neither");
+	expect_one_error(VSI("a", "1") "storage_nic = 00:03.0\n", 5,
+			 "'storage_nic' belongs in [hypervisor]");
+}
+
 static void test_defaults(void **state)
 {
 	(void)state;
@@ -975,6 +1006,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_complete_file, setup),
+		cmocka_unit_test_setup(test_storage_nic, setup),
 		cmocka_unit_test_setup(test_defaults, setup),
 		cmocka_unit_test_setup(test_log_levels, setup),
 		cmocka_unit_test_setup(test_empty_file, setup),

@@ -31,6 +31,21 @@ enum config_net_mode {
 	CONFIG_NET_STATIC,
 };
 
+/* Which NIC a role uses: the first supported one, or the one at a PCI address or with a MAC. */
+enum config_nic_by {
+	CONFIG_NIC_FIRST = 0,
+	CONFIG_NIC_BDF,
+	CONFIG_NIC_MAC,
+};
+
+struct nic_config {
+	u32 by;	       /* enum config_nic_by */
+	u32 bdf;       /* CONFIG_NIC_BDF: bus 15:8, device 7:3, function 2:0 (PCI segment 0) */
+	u8 mac[6];     /* CONFIG_NIC_MAC */
+	u32 line;      /* where it was configured; 0: the default */
+	char text[24]; /* as written, for messages */
+};
+
 /* A VSI's disk: an NBD export reached by the hypervisor (guests never see this). */
 struct disk_config {
 	bool present;
@@ -63,6 +78,7 @@ struct hv_config {
 	u32 net_mode;		 /* enum config_net_mode; DHCP by default once a VSI has a disk */
 	u32 ip, prefix, gateway; /* static network, host byte order */
 	u32 io_deadline;	 /* seconds */
+	struct nic_config storage_nic; /* the NIC that reaches the NBD servers */
 	u32 nr_vsis;
 	struct vsi_config vsi[CONFIG_MAX_VSIS];
 };
