@@ -9,8 +9,9 @@
 --nbd serves a disk image as an NBD export with qemu-nbd, on loopback only,
 for the hypervisor's own NBD client: inside Bochs' private network namespace
 (its slirp network reaches it at 10.0.2.2), or on the host's loopback for
-QEMU, whose user network reaches it at 10.0.2.2 too. The machine gets an
-e1000 on that network.
+QEMU, whose user network reaches it at 10.0.2.2 too. The machine gets a NIC
+on that network: Bochs' e1000, or under QEMU the --nic model (virtio-net by
+default, what nested QEMU/KVM and clouds offer; e1000 or e1000e on request).
 
 Interactive use (make run): the console is on the terminal; Ctrl-C stops the
 emulator. The system tests import this module and drive Machine directly.
@@ -372,6 +373,8 @@ def main():
     ap.add_argument("--model", default="corei7_haswell_4770")
     ap.add_argument("--megs", type=int, default=512, help="RAM (MiB)")
     ap.add_argument("--kvm", action="store_true", help="QEMU with KVM")
+    ap.add_argument("--nic", choices=["virtio-net-pci", "e1000", "e1000e"],
+                    default="virtio-net-pci", help="QEMU's NIC for the hypervisor")
     ap.add_argument("--workdir", help="keep logs here (default: a temp dir)")
     ap.add_argument("--nbd", type=parse_nbd, action="append", default=[],
                     metavar="NAME=IMAGE@PORT", help="serve a disk image to the hypervisor")
@@ -399,7 +402,8 @@ def main():
         # QEMU's user network reaches the host's loopback at 10.0.2.2.
         hosted = [subprocess.Popen(["sh", "-c", "exec " + cmd], start_new_session=True)
                   for cmd in servers]
-        extra = ["-netdev", "user,id=n0", "-device", "e1000,netdev=n0"] if servers else []
+        extra = (["-netdev", "user,id=n0", "-device", f"{args.nic},netdev=n0"]
+                 if servers else [])
         m = boot_qemu(workdir, args.esp, args.cpus, args.megs if args.megs != 512 else 256,
                       kvm, extra=extra, echo=True)
     try:
