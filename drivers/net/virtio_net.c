@@ -207,9 +207,11 @@ static int vnet_read_mac(struct vnet *v, const char **why)
 	return 0;
 }
 
+/* Notify the device of new buffers on q, unless it said it does not need to be. */
 static void vnet_kick(struct vnet_queue *q)
 {
-	mmio_write16(q->notify, q->index);
+	if (vring_drv_needs_kick(&q->ring))
+		mmio_write16(q->notify, q->index);
 }
 
 /* Every RX descriptor gets its buffer and goes to the device; every TX one stays ours. */
@@ -313,7 +315,7 @@ static long vnet_receive(struct netdev *nd, void *buf, size_t len)
 		if (!t)
 			return 0;
 		r = vnet_rx_take(v, id, got, buf, len);
-		vring_drv_post(&v->rx.ring, id);
+		vring_drv_post(&v->rx.ring, id); /* the buffer goes straight back */
 		vnet_kick(&v->rx);
 		if (r)
 			return r;

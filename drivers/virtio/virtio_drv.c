@@ -165,6 +165,12 @@ int vring_drv_post(struct vring_drv *r, u16 id)
 	return 0;
 }
 
+bool vring_drv_needs_kick(struct vring_drv *r)
+{
+	__sync_synchronize(); /* the avail index store must not pass the flags load (2.7.13.3) */
+	return !(r->used->flags & VIRTQ_USED_F_NO_NOTIFY);
+}
+
 int vring_drv_take(struct vring_drv *r, u16 *id, u32 *len)
 {
 	u16 idx, got;

@@ -88,6 +88,12 @@ void vring_drv_set(struct vring_drv *r, u16 id, u64 addr, u32 len, u16 flags);
 /* Give descriptor id to the device (not yet notified). -EINVAL if out of range or already given. */
 int vring_drv_post(struct vring_drv *r, u16 id);
 /*
+ * True unless the device asked not to be notified of new buffers
+ * (VIRTQ_USED_F_NO_NOTIFY, 2.7.10): call after vring_drv_post(), before the
+ * notification. A full barrier orders the index store before the flag load.
+ */
+bool vring_drv_needs_kick(struct vring_drv *r);
+/*
  * The next buffer the device returned: 1 with *id and *len, 0 if none.
  * -EIO when the device broke the protocol (used index more than size ahead,
  * an id it does not hold): r->broken is set and every later call fails too.

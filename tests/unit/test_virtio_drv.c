@@ -286,6 +286,20 @@ static void test_ring_round_trip(void **state)
 	assert_false(r.broken);
 }
 
+static void test_ring_kick(void **state)
+{
+	struct vring_drv r;
+
+	(void)state;
+	ring_setup(&r);
+	assert_int_equal(vring_drv_post(&r, 0), 0);
+	assert_true(vring_drv_needs_kick(&r));
+	used_mem.flags = VIRTQ_USED_F_NO_NOTIFY; /* the device polls the ring for now */
+	assert_false(vring_drv_needs_kick(&r));
+	used_mem.flags = 0xfffe; /* other bits mean nothing here */
+	assert_true(vring_drv_needs_kick(&r));
+}
+
 static void test_ring_hostile(void **state)
 {
 	struct vring_drv r;
@@ -323,7 +337,7 @@ int main(void)
 		cmocka_unit_test(test_caps_hostile), cmocka_unit_test(test_caps_loop),
 		cmocka_unit_test(test_features),     cmocka_unit_test(test_queue_size),
 		cmocka_unit_test(test_ring_init),    cmocka_unit_test(test_ring_round_trip),
-		cmocka_unit_test(test_ring_hostile),
+		cmocka_unit_test(test_ring_kick),    cmocka_unit_test(test_ring_hostile),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
