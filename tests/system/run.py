@@ -250,15 +250,29 @@ def pattern(index, size, rnd=0):
                                 & mask) for o in range(0, size, 8))
 
 
-def storage_case(c, server, cmdline, model="e1000"):
-    """Boot QEMU+OVMF with one VSI whose disk is server, under cmdline, with the NIC model."""
+def storage_case(c, server, cmdline, model="e1000", monitor=False):
+    """Boot QEMU+OVMF with one VSI whose disk is server, under cmdline, with the NIC model
+    (and QEMU's monitor on c.dir/monitor.sock when asked, for set_link)."""
     cfg = os.path.join(c.dir, "hv.cfg")
     with open(cfg, "w") as f:
         f.write(f"[vsi web]\ncpus = 1\nmemory = 4M\nrom = hello.rom\ndisk = {server.url()}\n")
     c.qemu(cmdline, modules=[cfg, os.path.join(c.build, "guest", "hello.rom")], cpus=2,
-           mem=256, extra=nic_args(model))
+           mem=256, extra=nic_args(model) + (
+               ["-monitor", f"unix:{os.path.join(c.dir, 'monitor.sock')},server=on,wait=off"]
+               if monitor else []))
     expect_nic(c, model)
     c.expect(r"storage: vsi web: export 'web' is 16 MiB")
+
+
+def set_link(c, up, netdev="n0"):
+    """Cable in or out: QEMU's set_link on the NIC's network (the monitor of storage_case)."""
+    with socket.socket(socket.AF_UNIX) as s:
+        s.connect(os.path.join(c.dir, "monitor.sock"))
+        s.settimeout(5)
+        s.recv(4096)  # the banner and prompt
+        s.sendall(f"set_link {netdev} {'on' if up else 'off'}\n".encode())
+        time.sleep(0.5)
+        s.recv(4096)
 
 
 def backing_matches(c, server, rnd):
@@ -269,16 +283,21 @@ def backing_matches(c, server, rnd):
 
 
 def test_qemu_storage_server_killed(c, model="e1000"):
-    """The server is killed (SIGKILL) and restarted mid-run: the hypervisor's
-    client reconnects, replays, finishes all 30 rounds, never reads wrong data,
-    and the backing file holds the last round's pattern."""
+    """The server is killed (SIGKILL) and restarted mid-run, while the NIC's
+    link is down for 4 s: the hypervisor's client reconnects once the link is
+    back, replays, finishes all 30 rounds, never reads wrong data, and the
+    backing file holds the last round's pattern."""
     srv = NbdServer("qemu-nbd", c.dir, "web")
     try:
-        storage_case(c, srv, "selftest=nbd-soak", model)
+        storage_case(c, srv, "selftest=nbd-soak", model, monitor=True)
         c.wait_count(r"storage: vsi web: selftest round wrote [^\n]*pattern ok", 3)
+        set_link(c, False)
         srv.kill()
         time.sleep(1)
         srv.start()
+        time.sleep(3)
+        c.check(c.count(r"selftest finished 30 rounds") == 0, "the soak ended with the link down")
+        set_link(c, True)
         m = c.expect(r"selftest finished 30 rounds: \d+ requests, (\d+) errors, (\d+) "
                      r"reconnects, (\d+) replays", timeout=240)
         c.check(int(m.group(2)) >= 1, "the client never reconnected")
