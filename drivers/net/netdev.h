@@ -8,10 +8,9 @@
 #define DRIVERS_NET_NETDEV_H
 
 #include <hv/config.h>
+#include <hv/net_proto.h> /* ETH_ALEN */
 #include <hv/types.h>
 #include <pci/pci.h>
-
-#define ETH_ALEN 6
 
 struct netdev {
 	const char *name; /* the driver: "e1000", "virtio-net" */

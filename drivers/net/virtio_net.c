@@ -26,7 +26,7 @@
 #define VNET_RESET_TIMEOUT_US 100000
 #define VNET_POLL_STEP_US     10
 #define VNET_CFG_TRIES	      16 /* config generation changes before giving up (4.1.4.3.1) */
-#define VNET_HDR_LEN	      sizeof(struct virtio_net_hdr)
+#define VNET_HDR_LEN	      VIRTIO_NET_HDR_LEN
 #define VNET_FRAME_MIN	      14   /* an Ethernet header */
 #define VNET_FRAME_MAX	      1518 /* 1500 + header + one VLAN tag, without FCS */
 
@@ -359,7 +359,7 @@ bool virtio_net_match(const struct pci_dev *pdev)
 		return false;
 	return pdev->device == VIRTIO_NET_DEV_MODERN ||
 	       (pdev->device == VIRTIO_NET_DEV_TRANSITIONAL &&
-		subsystem_id(pdev) == VIRTIO_DEVICE_ID_NET);
+		subsystem_id(pdev) == VIRTIO_NET_PCI_SUBSYS_ID);
 }
 
 /* The state, rings and buffers carved out of one zeroed block at pa. */

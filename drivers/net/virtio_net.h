@@ -1,7 +1,8 @@
 /*
  * Virtio network device (Virtual I/O Device (VIRTIO) Version 1.2, 5.1) over
- * the modern PCI transport: feature bits, the device configuration layout,
- * the per-packet header, and the driver's entry points. QEMU's
+ * the modern PCI transport, driver side: the PCI IDs, the device
+ * configuration offsets and the driver's entry points; feature bits, queue
+ * numbers and the header length come from the device model's hv/virtio_net.h. QEMU's
  * "-device virtio-net-pci" is 1af4:1000 (transitional) or 1af4:1041
  * (modern only, disable-legacy=on).
  */
@@ -9,37 +10,15 @@
 #define DRIVERS_NET_VIRTIO_NET_H
 
 #include <hv/types.h>
+#include <hv/virtio_net.h> /* feature bits, status, queues, header: shared with the device model */
 #include <net/netdev.h>
 
-#define VIRTIO_NET_DEV_MODERN	    0x1041
-#define VIRTIO_NET_DEV_TRANSITIONAL 0x1000
-
-/* Feature bits (5.1.3). */
-#define VIRTIO_NET_F_MAC    5
-#define VIRTIO_NET_F_STATUS 16
+#define VIRTIO_NET_DEV_MODERN	    VIRTIO_NET_PCI_DEVICE_ID /* 1af4:1041 */
+#define VIRTIO_NET_DEV_TRANSITIONAL 0x1000 /* 4.1.2.3: with subsystem device ID 1 */
 
 /* Device configuration (5.1.4): mac[6], then status. */
 #define VIRTIO_NET_CFG_MAC    0
 #define VIRTIO_NET_CFG_STATUS 6
-#define VIRTIO_NET_CFG_LEN    8 /* what we read: mac and status */
-#define VIRTIO_NET_S_LINK_UP  (1ULL << 0)
-#define VIRTIO_NET_S_ANNOUNCE (1ULL << 1)
-
-/* Queues (5.1.2): receiveq1, transmitq1 (no VIRTIO_NET_F_MQ, no control queue). */
-#define VIRTIO_NET_RXQ 0
-#define VIRTIO_NET_TXQ 1
-
-/* struct virtio_net_hdr (5.1.6) with VERSION_1: num_buffers is always there. */
-struct virtio_net_hdr {
-	u8 flags;
-	u8 gso_type;
-	u16 hdr_len;
-	u16 gso_size;
-	u16 csum_start;
-	u16 csum_offset;
-	u16 num_buffers;
-} __packed;
-_Static_assert(sizeof(struct virtio_net_hdr) == 12, "5.1.6: the 12-byte header");
 
 #define VIRTIO_NET_QUEUE_MAX 256  /* entries per queue we use at most */
 #define VIRTIO_NET_QUEUE_MIN 16	  /* fewer is not a network device worth running */

@@ -17,10 +17,6 @@
 #include <hv/virtqueue.h>
 #include <pci/pci.h>
 
-#define VIRTIO_ID_TRANSITIONAL_NET 0x1000 /* 4.1.2.3: with subsystem device ID 1 */
-#define VIRTIO_ID_MODERN_BASE	   0x1040 /* 4.1.2.1: 0x1040 + the virtio device ID */
-#define VIRTIO_DEVICE_ID_NET	   1	  /* 5: device types */
-
 #define VIRTIO_DRV_CAPS_MAX   48 /* (256 - 64) / 4: more is a loop in the list */
 #define VIRTIO_DRV_NOTIFY_MIN 2	 /* one 16-bit queue index */
 
