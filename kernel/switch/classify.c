@@ -5,22 +5,13 @@
  * guest or the wire and is checked against the frame before it is used.
  * Checksums are not verified here: the receiver does that.
  */
+#include <hv/byteorder.h>
 #include <hv/errno.h>
 #include <hv/string.h>
 #include <hv/switch.h>
 
 #define IP_IHL_MASK  0x0f
 #define ETH_TYPE_MIN 0x0600 /* IEEE 802.3 3.2.6: smaller values are lengths */
-
-static u16 get_be16(const u8 *p)
-{
-	return (u16)(p[0] << 8 | p[1]);
-}
-
-static u32 get_be32(const u8 *p)
-{
-	return (u32)p[0] << 24 | (u32)p[1] << 16 | (u32)p[2] << 8 | p[3];
-}
 
 /* ARP for IPv4 over Ethernet only: anything else is malformed to the switch. */
 static int classify_arp(const u8 *frame, size_t len, struct sw_frame *f)

@@ -4,6 +4,7 @@
  * Every datagram comes from a guest or the network: each length is checked
  * before the field behind it is read.
  */
+#include <hv/byteorder.h>
 #include <hv/errno.h>
 #include <hv/nat.h>
 #include <hv/string.h>
@@ -28,28 +29,6 @@ struct nat_pkt {
 	u8 *sport_p, *dport_p, *csum_p;
 };
 
-static u16 get16(const u8 *p)
-{
-	return (u16)(p[0] << 8 | p[1]);
-}
-
-static u32 get32(const u8 *p)
-{
-	return (u32)get16(p) << 16 | get16(p + 2);
-}
-
-static void put16(u8 *p, u16 v)
-{
-	p[0] = (u8)(v >> 8);
-	p[1] = (u8)v;
-}
-
-static void put32(u8 *p, u32 v)
-{
-	put16(p, (u16)(v >> 16));
-	put16(p + 2, (u16)v);
-}
-
 /* The transport header: the ports (or echo identifier) and the checksum. */
 static int parse_l4(struct nat_pkt *k, size_t l4len, u8 icmp_type)
 {
@@ -73,8 +52,8 @@ static int parse_l4(struct nat_pkt *k, size_t l4len, u8 icmp_type)
 	} else {
 		return -ENOTSUP;
 	}
-	k->sport = get16(k->sport_p);
-	k->dport = get16(k->dport_p);
+	k->sport = get_be16(k->sport_p);
+	k->dport = get_be16(k->dport_p);
 	return 0;
 }
 
@@ -87,16 +66,16 @@ static int parse(u8 *ip, size_t len, u8 icmp_type, struct nat_pkt *k)
 	if (len < IP_HLEN || ip[0] >> 4 != IP_VERSION)
 		return -EBADMSG;
 	ihl = (size_t)(ip[0] & IP_IHL_MASK) * 4;
-	tot = get16(ip + 2);
+	tot = get_be16(ip + 2);
 	if (ihl < IP_HLEN || tot < ihl || tot > len || inet_fold(inet_sum(0, ip, ihl)))
 		return -EBADMSG;
-	if (get16(ip + 6) & (IP_FLAG_MF | IP_OFFSET_MASK))
+	if (get_be16(ip + 6) & (IP_FLAG_MF | IP_OFFSET_MASK))
 		return -ENOTSUP;
 	k->ip = ip;
 	k->l4 = ip + ihl;
 	k->proto = ip[9];
-	k->src = get32(ip + IP_SRC_OFF);
-	k->dst = get32(ip + IP_DST_OFF);
+	k->src = get_be32(ip + IP_SRC_OFF);
+	k->dst = get_be32(ip + IP_DST_OFF);
 	return parse_l4(k, tot - ihl, icmp_type);
 }
 
@@ -267,22 +246,22 @@ static void track_tcp(struct nat_row *r, u8 flags)
  */
 static void rewrite(struct nat_pkt *k, size_t addr_off, u8 *port_p, u32 addr, u16 port)
 {
-	u32 old_addr = get32(k->ip + addr_off);
-	u16 old_port = get16(port_p), old_ttl = get16(k->ip + IP_TTL_OFF);
-	bool udp_none = k->proto == IP_PROTO_UDP && !get16(k->csum_p);
+	u32 old_addr = get_be32(k->ip + addr_off);
+	u16 old_port = get_be16(port_p), old_ttl = get_be16(k->ip + IP_TTL_OFF);
+	bool udp_none = k->proto == IP_PROTO_UDP && !get_be16(k->csum_p);
 
-	put32(k->ip + addr_off, addr);
+	put_be32(k->ip + addr_off, addr);
 	inet_csum_update32(k->ip + IP_CSUM_OFF, old_addr, addr);
 	k->ip[IP_TTL_OFF]--;
-	inet_csum_update16(k->ip + IP_CSUM_OFF, old_ttl, get16(k->ip + IP_TTL_OFF));
-	put16(port_p, port);
+	inet_csum_update16(k->ip + IP_CSUM_OFF, old_ttl, get_be16(k->ip + IP_TTL_OFF));
+	put_be16(port_p, port);
 	if (udp_none)
 		return; /* RFC 768: no checksum stays none */
 	if (k->proto != IP_PROTO_ICMP)
 		inet_csum_update32(k->csum_p, old_addr, addr);
 	inet_csum_update16(k->csum_p, old_port, port);
-	if (k->proto == IP_PROTO_UDP && !get16(k->csum_p))
-		put16(k->csum_p, 0xffff); /* RFC 768: a computed 0 is sent as all ones */
+	if (k->proto == IP_PROTO_UDP && !get_be16(k->csum_p))
+		put_be16(k->csum_p, 0xffff); /* RFC 768: a computed 0 is sent as all ones */
 }
 
 /* A new row for a connection from inside, or an error counted. */

@@ -1,6 +1,8 @@
 /* Frame builders and an independent checksum check (see switch_frames.h). */
 #include <string.h>
 
+#include <hv/byteorder.h>
+
 #include "switch_frames.h"
 
 /* RFC 1071, written out again on purpose: it checks the code under test. */
@@ -20,29 +22,17 @@ static u16 ref_csum(const u8 *a, size_t alen, const u8 *b, size_t blen)
 	return (u16)~sum;
 }
 
-static void put16(u8 *p, u16 v)
-{
-	p[0] = (u8)(v >> 8);
-	p[1] = (u8)v;
-}
-
-static void put32(u8 *p, u32 v)
-{
-	put16(p, (u16)(v >> 16));
-	put16(p + 2, (u16)v);
-}
-
 size_t fr_eth(u8 *buf, const u8 *dst, const u8 *src, u16 type, int vid)
 {
 	memcpy(buf, dst, ETH_ALEN);
 	memcpy(buf + ETH_ALEN, src, ETH_ALEN);
 	if (vid >= 0) {
-		put16(buf + 12, 0x8100);
-		put16(buf + 14, (u16)vid);
-		put16(buf + 16, type);
+		put_be16(buf + 12, 0x8100);
+		put_be16(buf + 14, (u16)vid);
+		put_be16(buf + 16, type);
 		return 18;
 	}
-	put16(buf + 12, type);
+	put_be16(buf + 12, type);
 	return 14;
 }
 
@@ -52,15 +42,15 @@ size_t fr_arp(u8 *buf, const u8 *src, u16 op, const u8 *sha, u32 spa, u32 tpa)
 	size_t h = fr_eth(buf, bcast, src, ETH_P_ARP, -1);
 	u8 *a = buf + h;
 
-	put16(a, ARP_HRD_ETHER);
-	put16(a + 2, ETH_P_IP);
+	put_be16(a, ARP_HRD_ETHER);
+	put_be16(a + 2, ETH_P_IP);
 	a[4] = ETH_ALEN;
 	a[5] = 4;
-	put16(a + 6, op);
+	put_be16(a + 6, op);
 	memcpy(a + 8, sha, ETH_ALEN);
-	put32(a + 14, spa);
+	put_be32(a + 14, spa);
 	memset(a + 18, 0, ETH_ALEN);
-	put32(a + 24, tpa);
+	put_be32(a + 24, tpa);
 	return h + 28;
 }
 
@@ -74,20 +64,20 @@ static void fill_l4(u8 *l4, u8 proto, u16 sport, u16 dport, u8 tcp_flags, size_t
 	memset(l4, 0, l4_hlen(proto));
 	if (proto == IP_PROTO_ICMP) {
 		l4[0] = ICMP_ECHO;
-		put16(l4 + 4, sport);
-		put16(l4 + 6, 1);
+		put_be16(l4 + 4, sport);
+		put_be16(l4 + 6, 1);
 		return;
 	}
-	put16(l4, sport);
-	put16(l4 + 2, dport);
+	put_be16(l4, sport);
+	put_be16(l4 + 2, dport);
 	if (proto == IP_PROTO_UDP) {
-		put16(l4 + 4, (u16)l4len);
+		put_be16(l4 + 4, (u16)l4len);
 		return;
 	}
-	put32(l4 + 4, 1000);
+	put_be32(l4 + 4, 1000);
 	l4[12] = 5 << 4;
 	l4[13] = tcp_flags;
-	put16(l4 + 14, 65535);
+	put_be16(l4 + 14, 65535);
 }
 
 size_t fr_ipv4(u8 *buf, u8 proto, u32 src, u16 sport, u32 dst, u16 dport, u8 tcp_flags, size_t plen)
@@ -98,24 +88,24 @@ size_t fr_ipv4(u8 *buf, u8 proto, u32 src, u16 sport, u32 dst, u16 dport, u8 tcp
 
 	memset(buf, 0, IP_HLEN);
 	buf[0] = 0x45;
-	put16(buf + 2, (u16)tot);
-	put16(buf + 6, IP_FLAG_DF);
+	put_be16(buf + 2, (u16)tot);
+	put_be16(buf + 6, IP_FLAG_DF);
 	buf[8] = 64;
 	buf[9] = proto;
-	put32(buf + 12, src);
-	put32(buf + 16, dst);
-	put16(buf + 10, ref_csum(buf, IP_HLEN, NULL, 0));
+	put_be32(buf + 12, src);
+	put_be32(buf + 16, dst);
+	put_be16(buf + 10, ref_csum(buf, IP_HLEN, NULL, 0));
 	fill_l4(l4, proto, sport, dport, tcp_flags, l4len);
 	memset(l4 + l4_hlen(proto), 0x5a, plen);
-	put32(ph, src);
-	put32(ph + 4, dst);
+	put_be32(ph, src);
+	put_be32(ph + 4, dst);
 	ph[8] = 0;
 	ph[9] = proto;
-	put16(ph + 10, (u16)l4len);
+	put_be16(ph + 10, (u16)l4len);
 	c = proto == IP_PROTO_ICMP ? ref_csum(NULL, 0, l4, l4len) : ref_csum(ph, 12, l4, l4len);
 	if (proto == IP_PROTO_UDP && !c)
 		c = 0xffff; /* RFC 768: 0 means "no checksum" */
-	put16(l4 + (proto == IP_PROTO_TCP ? 16 : proto == IP_PROTO_UDP ? 6 : 2), c);
+	put_be16(l4 + (proto == IP_PROTO_TCP ? 16 : proto == IP_PROTO_UDP ? 6 : 2), c);
 	return tot;
 }
 
@@ -139,7 +129,7 @@ bool fr_ipv4_csums_ok(const u8 *ip, size_t len)
 	memcpy(ph, ip + 12, 8);
 	ph[8] = 0;
 	ph[9] = ip[9];
-	put16(ph + 10, (u16)(tot - ihl));
+	put_be16(ph + 10, (u16)(tot - ihl));
 	if (ip[9] == IP_PROTO_ICMP)
 		return ref_csum(NULL, 0, ip + ihl, tot - ihl) == 0;
 	if (ip[9] == IP_PROTO_UDP && ip[ihl + 6] == 0 && ip[ihl + 7] == 0)
@@ -161,17 +151,17 @@ size_t fr_dhcp(u8 *buf, const u8 *mac, u32 ciaddr, const u8 *opt, size_t olen)
 	m[0] = BOOTP_REQUEST;
 	m[1] = ARP_HRD_ETHER;
 	m[2] = ETH_ALEN;
-	put32(m + 4, 0x11223344u);
-	put32(m + 12, ciaddr);
+	put_be32(m + 4, 0x11223344u);
+	put_be32(m + 12, ciaddr);
 	memcpy(m + 28, mac, ETH_ALEN);
-	put32(m + 236, DHCP_MAGIC);
+	put_be32(m + 236, DHCP_MAGIC);
 	memcpy(m + sizeof(struct dhcp_msg), opt, olen);
-	put32(ph, ciaddr);
-	put32(ph + 4, IPV4_BROADCAST);
+	put_be32(ph, ciaddr);
+	put_be32(ph + 4, IPV4_BROADCAST);
 	ph[8] = 0;
 	ph[9] = IP_PROTO_UDP;
-	put16(ph + 10, (u16)(UDP_HLEN + blen));
-	put16(udp + 6, 0);
-	put16(udp + 6, ref_csum(ph, 12, udp, UDP_HLEN + blen) ?: 0xffff);
+	put_be16(ph + 10, (u16)(UDP_HLEN + blen));
+	put_be16(udp + 6, 0);
+	put_be16(udp + 6, ref_csum(ph, 12, udp, UDP_HLEN + blen) ?: 0xffff);
 	return h + IP_HLEN + UDP_HLEN + blen;
 }
