@@ -44,13 +44,7 @@ static struct vnmi_state guest_nmi_state(const struct vcpu *vc)
 
 static void set_nmi_window(struct vcpu *vc, bool on)
 {
-	u32 proc = vmcs_read32(CPU_BASED_VM_EXEC_CONTROL);
-
-	if (on == vc->arch.nmi_window)
-		return;
-	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, on ? proc | CPU_BASED_NMI_WINDOW_EXITING
-						   : proc & ~CPU_BASED_NMI_WINDOW_EXITING);
-	vc->arch.nmi_window = on;
+	vmx_set_exec_control(CPU_BASED_NMI_WINDOW_EXITING, on, &vc->arch.nmi_window);
 }
 
 void vmx_nmi_reset(struct vcpu *vc)

@@ -366,15 +366,24 @@ static bool inject_irq(struct vcpu *vc, u32 intr)
 	return false;
 }
 
+/*
+ * Turn a primary processor-based control on or off; *cur caches its state
+ * so that an unchanged control costs no VMREAD or VMWRITE on the entry path.
+ */
+void vmx_set_exec_control(u32 bit, bool on, bool *cur)
+{
+	u32 proc;
+
+	if (on == *cur)
+		return;
+	proc = vmcs_read32(CPU_BASED_VM_EXEC_CONTROL);
+	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, on ? proc | bit : proc & ~bit);
+	*cur = on;
+}
+
 static void set_irq_window(struct vcpu *vc, bool on)
 {
-	u32 proc = vmcs_read32(CPU_BASED_VM_EXEC_CONTROL);
-
-	if (on == vc->arch.window_requested)
-		return;
-	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, on ? proc | CPU_BASED_INTR_WINDOW_EXITING
-						   : proc & ~CPU_BASED_INTR_WINDOW_EXITING);
-	vc->arch.window_requested = on;
+	vmx_set_exec_control(CPU_BASED_INTR_WINDOW_EXITING, on, &vc->arch.window_requested);
 }
 
 /*

@@ -20,6 +20,8 @@ enum exit_result vmx_handle_msr(struct vcpu *vc, bool write);
 void vmx_complete_instruction(u32 len);
 /* The same for the instruction that caused the exit (VM_EXIT_INSTRUCTION_LEN). */
 void vmx_skip_instruction(void);
+/* Turn a primary processor-based control on or off; *cur caches its state. */
+void vmx_set_exec_control(u32 bit, bool on, bool *cur);
 /* Queue a hardware exception for the next entry (SDM 26.6). */
 void vmx_inject_exception(u32 vector, bool has_error, u32 error);
 /* Put vc in the architectural reset state (SDM 10.1.1); sipi: an AP's start at vector. */
