@@ -46,6 +46,39 @@ struct nic_config {
 	char text[24]; /* as written, for messages */
 };
 
+/*
+ * VSI networks (docs/config.md, "Networks"): [network NAME] sections, a VSI
+ * joins one with `net = NAME`. nat: a private subnet behind the
+ * hypervisor's uplink address, served by its DHCP server (gateway = the
+ * subnet's first address); bridged: the VSI's own MAC on the uplink's LAN;
+ * internal: the named VSIs only (a DHCP server when a subnet is given).
+ */
+#define CONFIG_MAX_NETWORKS 8
+#define CONFIG_MAX_FORWARDS 8	   /* forward = lines of one VSI */
+#define CONFIG_NAT_POOL_MAX 64	   /* DHCP addresses of one network */
+
+enum config_network_mode {
+	CONFIG_NETWORK_NAT = 0,
+	CONFIG_NETWORK_BRIDGED,
+	CONFIG_NETWORK_INTERNAL,
+};
+
+struct network_config {
+	char name[CONFIG_NAME_MAX];
+	u32 mode;	    /* enum config_network_mode */
+	u32 subnet, prefix; /* nat: required; internal: 0/0 when none (no DHCP) */
+	u32 gateway;	    /* the hypervisor on the subnet: its first host address */
+	u32 pool_start;	    /* DHCP pool: pool_size addresses from here */
+	u32 pool_size;
+	u32 line;
+};
+
+/* forward = tcp:HOSTPORT:VSIPORT in a VSI's section (its network is nat). */
+struct forward_config {
+	u16 host_port, vsi_port;
+	u32 line;
+};
+
 /* A VSI's disk: an NBD export reached by the hypervisor (guests never see this). */
 struct disk_config {
 	bool present;
@@ -69,6 +102,12 @@ struct vsi_config {
 	u32 on_triple_fault;	    /* enum vsi_fault_policy */
 	bool autostart;
 	struct disk_config disk;
+	bool has_net;	   /* net = NAME was given: the VSI gets a virtio-net device */
+	u32 net;	   /* index into hv_config.net[] */
+	u8 mac[6];	   /* mac = , or derived from the name (config_default_mac()) */
+	u32 net_line;	   /* line of net = */
+	u32 nr_forwards;
+	struct forward_config fwd[CONFIG_MAX_FORWARDS];
 	u32 line; /* line of the [vsi ...] header */
 };
 
@@ -79,6 +118,9 @@ struct hv_config {
 	u32 ip, prefix, gateway; /* static network, host byte order */
 	u32 io_deadline;	 /* seconds */
 	struct nic_config storage_nic; /* the NIC that reaches the NBD servers */
+	bool no_uplink;		       /* uplink = none: no nat or bridged networks */
+	u32 nr_networks;
+	struct network_config net[CONFIG_MAX_NETWORKS];
 	u32 nr_vsis;
 	struct vsi_config vsi[CONFIG_MAX_VSIS];
 };
@@ -110,6 +152,13 @@ struct config_errors {
  */
 int config_parse(const char *text, size_t len, const struct config_env *env, struct hv_config *out,
 		 struct config_errors *errs);
+
+/*
+ * The MAC a VSI without mac = gets: locally administered, unicast
+ * (02:xx:xx:xx:xx:xx), the rest a hash of the name, so it is the same on
+ * every boot.
+ */
+void config_default_mac(const char *name, u8 mac[6]);
 
 /* Print each error as "FILE:LINE: message" through pr_err. */
 void config_report(const char *filename, const struct config_errors *errs);
