@@ -121,6 +121,37 @@ void ip_input(struct net_stack *s, const u8 *pkt, size_t len)
 	}
 }
 
+/* The next hop for dst: itself on the subnet, else the gateway; 0 for none. */
+static u32 next_hop_for(const struct net_stack *s, u32 dst)
+{
+	if (ip_is_broadcast(s, dst))
+		return IPV4_BROADCAST;
+	if (!s->configured || dst == 0)
+		return 0;
+	if ((dst & s->netmask) != (s->ip & s->netmask))
+		return s->gateway;
+	return dst;
+}
+
+int net_route_datagram(struct net_stack *s, const u8 *ip, size_t len)
+{
+	struct eth_hdr *eh = (struct eth_hdr *)s->tx;
+	u32 dst, next_hop;
+
+	if (len < IP_HLEN || len > ETH_MTU)
+		return -E2BIG;
+	dst = be32_to_cpu(((const struct ip_hdr *)ip)->dst);
+	next_hop = next_hop_for(s, dst);
+	if (!next_hop || next_hop == IPV4_BROADCAST) {
+		NET_DROP(s, ip_no_route);
+		return -EHOSTUNREACH;
+	}
+	memcpy(s->tx + NET_IP_OFF, ip, len);
+	memcpy(eh->src, s->drv.mac, ETH_ALEN);
+	eh->type = cpu_to_be16(ETH_P_IP);
+	return arp_output(s, next_hop, s->tx, ETH_HLEN + len);
+}
+
 /*
  * Send the l4_len bytes of protocol proto at s->tx + NET_L4_OFF to dst: 0
  * sent, NET_QUEUED held for ARP, or -errno.
@@ -129,21 +160,13 @@ int ip_output(struct net_stack *s, u32 dst, u8 proto, size_t l4_len)
 {
 	struct eth_hdr *eh = (struct eth_hdr *)s->tx;
 	struct ip_hdr *ih = (struct ip_hdr *)(s->tx + NET_IP_OFF);
-	u32 next_hop = dst;
+	u32 next_hop = next_hop_for(s, dst);
 
 	if (l4_len > NET_L4_MAX)
 		return -E2BIG;
-	if (ip_is_broadcast(s, dst)) {
-		next_hop = IPV4_BROADCAST;
-	} else if (!s->configured || dst == 0) {
+	if (!next_hop) {
 		NET_DROP(s, ip_no_route);
 		return -EHOSTUNREACH;
-	} else if ((dst & s->netmask) != (s->ip & s->netmask)) {
-		next_hop = s->gateway;
-		if (!next_hop) {
-			NET_DROP(s, ip_no_route);
-			return -EHOSTUNREACH;
-		}
 	}
 	ih->ver_ihl = IP_VERSION << 4 | IP_HLEN / 4;
 	ih->tos = 0;

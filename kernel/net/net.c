@@ -91,6 +91,11 @@ void net_config_dhcp(struct net_stack *s, u64 now_ms)
 	dhcp_start(s);
 }
 
+u32 net_address(const struct net_stack *s)
+{
+	return s->configured ? s->ip : 0;
+}
+
 bool net_configured(const struct net_stack *s)
 {
 	return s->configured;

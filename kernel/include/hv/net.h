@@ -293,6 +293,14 @@ void net_input(struct net_stack *s, const void *frame, size_t len, u64 now_ms);
 /* Run the timers (ARP, DHCP, TCP) and send what waited: call every few milliseconds. */
 void net_poll(struct net_stack *s, u64 now_ms);
 const struct net_stats *net_stats(const struct net_stack *s);
+/* The address in use (host byte order), 0 while unconfigured. */
+u32 net_address(const struct net_stack *s);
+/*
+ * Route a complete IPv4 datagram (len bytes at ip, its source our address:
+ * the NAT's output) to its next hop through ARP: 0 sent, NET_QUEUED held
+ * for ARP, or -errno (-EHOSTUNREACH unconfigured or no route, -E2BIG).
+ */
+int net_route_datagram(struct net_stack *s, const u8 *ip, size_t len);
 
 /* Open a connection to ip:port; NULL if unconfigured or no slot is free. */
 struct tcp_conn *tcp_connect(struct net_stack *s, u32 ip, u16 port, u64 now_ms);
