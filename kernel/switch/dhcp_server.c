@@ -69,7 +69,28 @@ static int pool_index(const struct dhcp_server *d, u32 ip)
 	return (int)(ip - d->cfg.pool_start);
 }
 
-/* An address for a DISCOVER: its lease, the one asked for if free, any free one, or -1. */
+int dhcps_set_home(struct dhcp_server *d, const u8 *mac, u32 ip)
+{
+	int i = pool_index(d, ip);
+
+	if (i < 0 || d->home[i].used)
+		return -EINVAL;
+	memcpy(d->home[i].mac, mac, ETH_ALEN);
+	d->home[i].used = true;
+	return 0;
+}
+
+/* Is pool slot i kept for a MAC other than mac? */
+static bool someone_elses_home(const struct dhcp_server *d, u32 i, const u8 *mac)
+{
+	return d->home[i].used && memcmp(d->home[i].mac, mac, ETH_ALEN);
+}
+
+/*
+ * An address for a DISCOVER: its lease, its home address if free, the one
+ * asked for if free and nobody's home, any free one that is nobody's home,
+ * any free one, or -1.
+ */
 static int pick_lease(const struct dhcp_server *d, const struct dhcps_req *r, const u8 *mac,
 		      u64 now_ms)
 {
@@ -77,9 +98,16 @@ static int pick_lease(const struct dhcp_server *d, const struct dhcps_req *r, co
 
 	if (i >= 0)
 		return i;
+	for (u32 j = 0; j < d->cfg.pool_size; j++)
+		if (d->home[j].used && !someone_elses_home(d, j, mac) &&
+		    !lease_live(&d->lease[j], now_ms))
+			return (int)j;
 	i = r->has_requested ? pool_index(d, r->requested) : -1;
-	if (i >= 0 && !lease_live(&d->lease[i], now_ms))
+	if (i >= 0 && !lease_live(&d->lease[i], now_ms) && !someone_elses_home(d, (u32)i, mac))
 		return i;
+	for (u32 j = 0; j < d->cfg.pool_size; j++)
+		if (!lease_live(&d->lease[j], now_ms) && !someone_elses_home(d, j, mac))
+			return (int)j;
 	for (u32 j = 0; j < d->cfg.pool_size; j++)
 		if (!lease_live(&d->lease[j], now_ms))
 			return (int)j;

@@ -297,6 +297,34 @@ static void test_malformed(void **state)
 	assert_int_equal(dhcps_lease_ip(&d, mac1, 0), 0);
 }
 
+/* A home address goes to its MAC first, and to nobody else while another is free. */
+static void test_home_addresses(void **state)
+{
+	(void)state;
+	assert_int_equal(dhcps_set_home(&d, mac2, POOL), 0);
+	assert_int_equal(dhcps_set_home(&d, mac3, POOL + 1), 0);
+	assert_int_equal(dhcps_set_home(&d, mac1, POOL + 1), -EINVAL); /* taken */
+	assert_int_equal(dhcps_set_home(&d, mac1, POOL + 4), -EINVAL); /* outside the pool */
+	assert_int_equal(dhcps_set_home(&d, mac1, GW), -EINVAL);
+	/* mac1 has no home: the first address nobody calls home */
+	assert_int_equal(check_reply(discover(mac1, 0), mac1, DHCPOFFER, POOL + 2), POOL + 2);
+	/* in any order, each home MAC gets its own address */
+	assert_int_equal(check_reply(discover(mac3, 0), mac3, DHCPOFFER, POOL + 1), POOL + 1);
+	assert_int_equal(check_reply(discover(mac2, 0), mac2, DHCPOFFER, POOL), POOL);
+	check_reply(select_req(mac2, POOL, GW, 0), mac2, DHCPACK, POOL);
+	assert_int_equal(dhcps_lease_ip(&d, mac2, 1), POOL);
+	/* asking for another VSI's home address gets a free one instead */
+	{
+		const u8 o[] = { OPT_TYPE(DHCPDISCOVER), OPT_IP(DHCPOPT_REQUESTED, POOL + 1),
+				 DHCPOPT_END };
+		static const u8 mac4[ETH_ALEN] = { 0x52, 0x54, 0x00, 0xaa, 0x00, 0x04 };
+
+		request(mac4, 0, o, sizeof(o));
+		assert_int_equal(check_reply(send_from(mac4, 0), mac4, DHCPOFFER, POOL + 3),
+				 POOL + 3);
+	}
+}
+
 static void test_config_checked(void **state)
 {
 	struct dhcps_config c = config(4);
@@ -322,6 +350,7 @@ int main(void)
 		cmocka_unit_test_setup(test_nak_and_other_server, setup),
 		cmocka_unit_test_setup(test_release_decline, setup),
 		cmocka_unit_test_setup(test_malformed, setup),
+		cmocka_unit_test_setup(test_home_addresses, setup),
 		cmocka_unit_test_setup(test_config_checked, setup),
 	};
 

@@ -49,9 +49,16 @@ struct dhcps_stats {
 	u64 ignored;   /* INFORM, unknown types, REQUESTs meant for another server */
 };
 
+/* An address kept for one MAC while it is free: a VSI's stable address. */
+struct dhcps_home {
+	u8 mac[ETH_ALEN];
+	bool used;
+};
+
 struct dhcp_server {
 	struct dhcps_config cfg;
 	struct dhcps_lease lease[DHCPS_POOL_MAX]; /* lease[i] is pool_start + i */
+	struct dhcps_home home[DHCPS_POOL_MAX];	  /* home[i]: who gets pool_start + i first */
 	struct dhcps_stats stats;
 };
 
@@ -65,6 +72,12 @@ int dhcps_init(struct dhcp_server *d, const struct dhcps_config *cfg);
  */
 size_t dhcps_input(struct dhcp_server *d, const u8 *port_mac, const u8 *frame, size_t len,
 		   u64 now_ms, u8 *reply);
+
+/*
+ * Offer mac the address ip first whenever it is free, and nobody else while
+ * another is free: 0, or -EINVAL (not in the pool, or already someone's).
+ */
+int dhcps_set_home(struct dhcp_server *d, const u8 *mac, u32 ip);
 
 /* The address bound to mac now (for the port's policy record), or 0. */
 u32 dhcps_lease_ip(const struct dhcp_server *d, const u8 *mac, u64 now_ms);
