@@ -109,6 +109,17 @@ int nat_add_forward(struct nat_table *t, u16 host_port, u32 vsi_ip, u16 vsi_port
 	return 0;
 }
 
+int nat_retarget_forward(struct nat_table *t, u16 host_port, u32 vsi_ip)
+{
+	for (u32 i = 0; i < t->nfwd; i++) {
+		if (t->fwd[i].host_port == host_port) {
+			t->fwd[i].vsi_ip = vsi_ip;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
 static u64 row_timeout(const struct nat_row *r)
 {
 	if (r->proto == IP_PROTO_UDP)
@@ -329,6 +340,8 @@ static struct nat_row *new_fwd_row(struct nat_table *t, const struct nat_pkt *k,
 	for (u32 i = 0; i < t->nfwd; i++) {
 		if (t->fwd[i].host_port != k->dport)
 			continue;
+		if (!t->fwd[i].vsi_ip)
+			return NULL; /* its VSI has no address (yet) */
 		r = alloc_row(t, now_ms);
 		if (r)
 			*r = (struct nat_row){ .used = true,

@@ -223,6 +223,22 @@ static void test_forward(void **state)
 	assert_int_equal(out(IP_PROTO_TCP, VSI2_IP, 2, REM_IP, 80, TCP_SYN, T0), -ENOSPC);
 }
 
+/* A forward follows its VSI's lease: closed without one, then to the new address. */
+static void test_forward_retarget(void **state)
+{
+	(void)state;
+	nat_init(&nat, OUT_IP, 20000, 20010);
+	assert_int_equal(nat_add_forward(&nat, 8080, 0, 80), 0);
+	assert_int_equal(in(IP_PROTO_TCP, REM_IP, 5555, 8080, TCP_SYN, 0, T0), -ENOENT);
+	assert_int_equal(nat_retarget_forward(&nat, 8081, VSI_IP), -ENOENT);
+	assert_int_equal(nat_retarget_forward(&nat, 8080, VSI_IP), 0);
+	assert_int_equal(in(IP_PROTO_TCP, REM_IP, 5555, 8080, TCP_SYN, VSI_IP, T0), 80);
+	assert_int_equal(nat_retarget_forward(&nat, 8080, VSI2_IP), 0);
+	assert_int_equal(in(IP_PROTO_TCP, REM2_IP, 6666, 8080, TCP_SYN, VSI2_IP, T0), 80);
+	/* the connection opened before the move keeps going to the old address */
+	assert_int_equal(in(IP_PROTO_TCP, REM_IP, 5555, 8080, TCP_ACK, VSI_IP, T0), 80);
+}
+
 static void test_malformed(void **state)
 {
 	size_t n = fr_ipv4(pkt, IP_PROTO_UDP, VSI_IP, 1, REM_IP, 2, 0, 0);
@@ -303,6 +319,7 @@ int main(void)
 		cmocka_unit_test_setup(test_ports_exhausted, setup),
 		cmocka_unit_test_setup(test_table_full, setup),
 		cmocka_unit_test_setup(test_forward, setup),
+		cmocka_unit_test_setup(test_forward_retarget, setup),
 		cmocka_unit_test_setup(test_malformed, setup),
 		cmocka_unit_test_setup(test_checksums_random, setup),
 		cmocka_unit_test_setup(test_udp_zero_sum, setup),

@@ -71,6 +71,11 @@ struct nat_table {
 void nat_init(struct nat_table *t, u32 outside_ip, u16 port_lo, u16 port_hi);
 /* A static TCP forward: 0, -ENOSPC, or -EEXIST for a host port already forwarded. */
 int nat_add_forward(struct nat_table *t, u16 host_port, u32 vsi_ip, u16 vsi_port);
+/*
+ * The VSI behind host_port has the address vsi_ip now (0: none, the forward
+ * is closed): 0, or -ENOENT. Rows of the old address stay until they time out.
+ */
+int nat_retarget_forward(struct nat_table *t, u16 host_port, u32 vsi_ip);
 
 /*
  * A datagram from inside (len bytes at ip, Ethernet stripped): find or make
