@@ -60,6 +60,9 @@ struct e1000 {
 	u32 tx_tail;	     /* the next TX descriptor to fill (= TDT) */
 	u32 tx_clean;	     /* the oldest TX descriptor not yet seen done */
 	bool rx_discard;     /* inside a frame spread over several buffers */
+	u8 extra_mac[E1000_RAR_ENTRIES - 1][ETH_ALEN]; /* add_rx_mac(): RAR1.. */
+	u32 nr_extra;
+	bool promisc; /* the RARs ran out: every unicast frame is received */
 };
 
 /* One block: state page, RX ring page, TX ring page, then the buffers. */
@@ -199,15 +202,25 @@ static int e1000_read_mac(struct e1000 *e)
 	return 0;
 }
 
-/* Address filters: our MAC in RAR0, the other RARs and the multicast table empty. */
+static void e1000_write_rar(struct e1000 *e, u32 i, const u8 *m)
+{
+	/* 8254x SDM 13.5.3: write an entry low then high, clear it high then low. */
+	wr(e, E1000_RAL(i), m[0] | m[1] << 8 | m[2] << 16 | (u32)m[3] << 24);
+	wr(e, E1000_RAH(i), m[4] | m[5] << 8 | (u32)E1000_RAH_AV_BIT);
+}
+
+/*
+ * Address filters: our MAC in RAR0, the addresses add_rx_mac() was given in
+ * the next RARs, the rest and the multicast table empty.
+ */
 static void e1000_setup_filters(struct e1000 *e)
 {
-	const u8 *m = e->nd.mac;
-
-	wr(e, E1000_RAL(0), m[0] | m[1] << 8 | m[2] << 16 | (u32)m[3] << 24);
-	wr(e, E1000_RAH(0), m[4] | m[5] << 8 | (u32)E1000_RAH_AV_BIT);
-	/* 8254x SDM 13.5.3: write an entry low then high, clear it high then low. */
+	e1000_write_rar(e, 0, e->nd.mac);
 	for (u32 i = 1; i < E1000_RAR_ENTRIES; i++) {
+		if (i - 1 < e->nr_extra) {
+			e1000_write_rar(e, i, e->extra_mac[i - 1]);
+			continue;
+		}
 		wr(e, E1000_RAH(i), 0);
 		wr(e, E1000_RAL(i), 0);
 	}
@@ -233,10 +246,34 @@ static void e1000_setup_rx(struct e1000 *e)
 	wr(e, E1000_RADV, 0);
 	e->rx_next = 0;
 	e->rx_discard = false;
-	/* Broadcasts accepted, CRC stripped, 2 KiB buffers, no long frames (LPE off). */
+	/*
+	 * Broadcasts accepted, CRC stripped, 2 KiB buffers, no long frames (LPE
+	 * off); every unicast (UPE) once the address filters ran out.
+	 */
 	wr(e, E1000_RCTL,
 	   E1000_RCTL_EN_BIT | E1000_RCTL_BAM_BIT | E1000_RCTL_SECRC_BIT | E1000_RCTL_BSIZE_2048 |
-	       E1000_RCTL_RDMTS_HALF);
+	       E1000_RCTL_RDMTS_HALF | (e->promisc ? E1000_RCTL_UPE_BIT : 0));
+}
+
+/*
+ * Receive for mac too (a bridged VSI's address): 0 with an exact filter in
+ * a free RAR, 1 when they are all taken and the NIC goes promiscuous (the
+ * switch still delivers only what each port may get).
+ */
+static int e1000_add_rx_mac(struct netdev *d, const u8 *mac)
+{
+	struct e1000 *e = d->priv;
+
+	if (e->nr_extra < ARRAY_SIZE(e->extra_mac)) {
+		memcpy(e->extra_mac[e->nr_extra], mac, ETH_ALEN);
+		e1000_write_rar(e, ++e->nr_extra, mac);
+		return 0;
+	}
+	if (!e->promisc) {
+		e->promisc = true;
+		wr(e, E1000_RCTL, rd(e, E1000_RCTL) | E1000_RCTL_UPE_BIT);
+	}
+	return 1;
 }
 
 /* TX ring (8254x SDM 14.5): empty (TDH = TDT), then TCTL.EN with short packets padded. */
@@ -406,6 +443,7 @@ static struct e1000 *e1000_layout(u64 pa, const struct pci_dev *pdev)
 				 .transmit = e1000_transmit,
 				 .receive = e1000_receive,
 				 .link_up = e1000_link_up,
+				 .add_rx_mac = e1000_add_rx_mac,
 				 .detach = e1000_detach,
 				 .priv = e };
 	return e;

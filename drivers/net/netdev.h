@@ -20,6 +20,13 @@ struct netdev {
 	/* The next received frame into buf: its length, 0 if none, -errno (frame dropped). */
 	long (*receive)(struct netdev *d, void *buf, size_t len);
 	bool (*link_up)(struct netdev *d);
+	/*
+	 * Also receive unicast frames to mac (a bridged VSI's): 0 with an exact
+	 * filter, 1 when the NIC had to go promiscuous, -errno. NULL: the NIC
+	 * receives every unicast frame already (QEMU's virtio-net without a
+	 * control queue).
+	 */
+	int (*add_rx_mac)(struct netdev *d, const u8 *mac);
 	/* Stop the device (no DMA afterwards) and free the driver's memory; d is gone. */
 	void (*detach)(struct netdev *d);
 	void *priv; /* the driver's state */
