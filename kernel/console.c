@@ -4,6 +4,7 @@
  * service loop, so a busy console never slows a vCPU.
  */
 #include <hv/exit_list.h>
+#include <hv/netsw.h>
 #include <hv/kernel.h>
 #include <hv/log.h>
 #include <hv/printf.h>
@@ -28,6 +29,7 @@ static void cmd_help(void)
 		       "  start NAME         start a stopped VSI from its reset vector\n"
 		       "  stop NAME          stop a VSI (its RAM is zeroed)\n"
 		       "  reset NAME         reset a VSI (RAM zeroed, restarted)\n"
+		       "  net                VSI networks: addresses, MACs, counters by reason\n"
 		       "  help               this text\n");
 }
 
@@ -134,6 +136,8 @@ static void run_line(char *line)
 		cmd_help();
 	else if (!strcmp(cmd, "list") || !strcmp(cmd, "ls"))
 		cmd_list();
+	else if (!strcmp(cmd, "net"))
+		netsw_print();
 	else if (!strcmp(cmd, "fault") && selftest_enabled("console-fault"))
 		panic("selftest: fault requested on the console"); /* the dump parks every CPU */
 	else if (!strcmp(cmd, "start") || !strcmp(cmd, "stop") || !strcmp(cmd, "reset"))

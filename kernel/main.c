@@ -18,6 +18,7 @@
 #include <hv/printf.h>
 #include <hv/netdev_selftest.h>
 #include <hv/string.h>
+#include <hv/netsw.h>
 #include <hv/storage.h>
 #include <hv/vsi.h>
 #include <uart/uart.h>
@@ -329,6 +330,7 @@ static void service_loop(void *unused)
 		console_poll();
 		bool busy = storage_poll();
 		busy |= vsi_poll();
+		busy |= netsw_poll(storage_now_ms());
 		if (busy)
 			continue; /* traffic in flight: keep polling the NIC and the disks */
 		asm volatile("sti; hlt; cli" ::: "memory");
@@ -379,8 +381,10 @@ static __noreturn void run(bool vmx_ok)
 	u32 svc = 0;
 	bool have_config = load_config();
 
-	if (have_config)
+	if (have_config) {
+		netsw_init(&config);   /* the switch, before the devices join it */
 		storage_init(&config); /* first: a VSI's disk is attached when it is built */
+	}
 	if (have_config && vmx_ok) {
 		vsi_init_all(&config);
 		svc = config.service_cpu;

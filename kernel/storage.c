@@ -14,6 +14,7 @@
 #include <hv/nbd.h>
 #include <hv/printf.h>
 #include <hv/net.h>
+#include <hv/netsw.h>
 #include <hv/storage.h>
 #include <hv/string.h>
 #include <net/netdev.h>
@@ -225,7 +226,8 @@ void storage_init(const struct hv_config *cfg)
 	for (u32 i = 0; i < cfg->nr_vsis; i++)
 		if (cfg->vsi[i].disk.present)
 			goto have_disks;
-	return;
+	if (!netsw_needs_uplink())
+		return; /* nothing needs the NIC */
 have_disks:
 	st = page_alloc_zeroed(sizeof(*st), PAGE_SIZE, 0);
 	st->selftest = selftest_enabled("nbd") || selftest_enabled("nbd-soak");
@@ -233,6 +235,7 @@ have_disks:
 	st->bench = selftest_enabled("nbd-bench");
 	if (!net_bring_up(cfg))
 		return;
+	netsw_set_uplink(st->nic, &st->net);
 	params.deadline_ms = cfg->io_deadline * 1000;
 	for (u32 i = 0; i < cfg->nr_vsis; i++) {
 		const struct vsi_config *v = &cfg->vsi[i];
@@ -514,7 +517,8 @@ bool storage_poll(void)
 		return false;
 	for (int i = 0; i < 64 && (n = st->nic->receive(st->nic, st->frame, sizeof(st->frame))) > 0;
 	     i++) {
-		net_input(&st->net, st->frame, (size_t)n, now);
+		if (netsw_uplink_input(st->frame, (size_t)n, now))
+			net_input(&st->net, st->frame, (size_t)n, now);
 		busy = true;
 	}
 	net_poll(&st->net, now);

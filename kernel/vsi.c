@@ -13,6 +13,7 @@
 #include <hv/printf.h>
 #include <hv/string.h>
 #include <hv/vdisk.h>
+#include <hv/vnet.h>
 #include <hv/vsi.h>
 
 #define ROM_ALIAS_TOP	0x100000ULL /* the legacy ROM window ends at 1 MiB */
@@ -213,6 +214,12 @@ int vsi_init_all(const struct hv_config *cfg)
 			snprintf(v->report, sizeof(v->report), "its disk cannot be attached");
 			continue;
 		}
+		if (vnet_attach(v)) {
+			v->state = VSI_FAULTED;
+			snprintf(v->report, sizeof(v->report),
+				 "its network device cannot be attached");
+			continue;
+		}
 		if (cfg->vsi[i].autostart && v->plat.disk) {
 			v->start_with_disk = true; /* the firmware boots from it: wait for it */
 			pr_info("vsi %s: waiting for its disk before starting", v->name);
@@ -253,6 +260,8 @@ static void vsi_zero_ram(struct vsi *v)
 {
 	if (v->plat.disk)
 		vdisk_reset(v->plat.disk);
+	if (v->plat.net)
+		vnet_reset(v->plat.net);
 	memset((void *)(uintptr_t)v->ram_hpa, 0, v->ram_size);
 }
 

@@ -13,6 +13,7 @@
 #include <hv/log.h>
 #include <hv/string.h>
 #include <hv/vdisk.h>
+#include <hv/vnet.h>
 #include <hv/vsi.h>
 
 #define PORT_PIC1_CMD	0x20
@@ -190,6 +191,8 @@ void vsi_platform_reset(struct vsi *v)
 	spin_unlock(&v->uart.lock);
 	if (p->disk)
 		vdisk_reset(p->disk);
+	if (p->net)
+		vnet_reset(p->net);
 }
 
 void vsi_platform_set_irq(struct vsi *v, u32 pin, bool level)
@@ -223,9 +226,17 @@ static enum vsi_access pci_data(struct vsi *v, u32 port, u32 size, bool in, u32 
 
 	if (!(addr & PCI_ADDR_ENABLE) || (reg & (size - 1)))
 		return VSI_ACCESS_UNCLAIMED;
-	if (bus != 0 || fn != 0 || dev > VDISK_PCI_DEV || (dev == VDISK_PCI_DEV && !p->disk)) {
+	if (bus != 0 || fn != 0 || dev > VNET_PCI_DEV || (dev == VDISK_PCI_DEV && !p->disk) ||
+	    (dev == VNET_PCI_DEV && !p->net)) {
 		if (in)
 			*val = 0xffffffff; /* no device: master abort */
+		return VSI_ACCESS_DONE;
+	}
+	if (dev == VNET_PCI_DEV) {
+		if (in)
+			*val = vnet_cfg_read(p->net, reg, size);
+		else
+			vnet_cfg_write(p->net, reg, size, *val);
 		return VSI_ACCESS_DONE;
 	}
 	if (dev == VDISK_PCI_DEV) {
@@ -346,6 +357,8 @@ enum vsi_access vsi_mmio(struct vcpu *vc, u64 gpa, u32 size, bool write, u64 *va
 		return VSI_ACCESS_DONE;
 	}
 	if (p->disk && vdisk_mmio(p->disk, gpa, size, write, val))
+		return VSI_ACCESS_DONE;
+	if (p->net && vnet_mmio(p->net, gpa, size, write, val))
 		return VSI_ACCESS_DONE;
 	r = VSI_ACCESS_UNCLAIMED;
 	return r;

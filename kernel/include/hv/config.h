@@ -54,8 +54,8 @@ struct nic_config {
  * internal: the named VSIs only (a DHCP server when a subnet is given).
  */
 #define CONFIG_MAX_NETWORKS 8
-#define CONFIG_MAX_FORWARDS 8	   /* forward = lines of one VSI */
-#define CONFIG_NAT_POOL_MAX 64	   /* DHCP addresses of one network */
+#define CONFIG_MAX_FORWARDS 8  /* forward = lines of one VSI */
+#define CONFIG_NAT_POOL_MAX 64 /* DHCP addresses of one network */
 
 enum config_network_mode {
 	CONFIG_NETWORK_NAT = 0,
@@ -102,10 +102,10 @@ struct vsi_config {
 	u32 on_triple_fault;	    /* enum vsi_fault_policy */
 	bool autostart;
 	struct disk_config disk;
-	bool has_net;	   /* net = NAME was given: the VSI gets a virtio-net device */
-	u32 net;	   /* index into hv_config.net[] */
-	u8 mac[6];	   /* mac = , or derived from the name (config_default_mac()) */
-	u32 net_line;	   /* line of net = */
+	bool has_net; /* net = NAME was given: the VSI gets a virtio-net device */
+	u32 net;      /* index into hv_config.net[] */
+	u8 mac[6];    /* mac = , or derived from the name (config_default_mac()) */
+	u32 net_line; /* line of net = */
 	u32 nr_forwards;
 	struct forward_config fwd[CONFIG_MAX_FORWARDS];
 	u32 line; /* line of the [vsi ...] header */

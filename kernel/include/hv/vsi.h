@@ -69,6 +69,7 @@ struct vsi_uart {
 };
 
 struct vsi_disk;
+struct vsi_net;
 
 /* The VSI's platform devices besides the UART (kernel/vsi_platform.c). */
 struct vsi_platform {
@@ -79,6 +80,7 @@ struct vsi_platform {
 	u8 rtc_index;	       /* CMOS index, port 0x70 */
 	u8 pic_mask[2];	       /* 8259 IMRs, as written; nothing is ever raised */
 	struct vsi_disk *disk; /* virtio-blk at 00:01.0, or NULL */
+	struct vsi_net *net;   /* virtio-net at 00:02.0, or NULL */
 	u64 msi_dropped;       /* MSIs to addresses that are no local APIC */
 };
 
