@@ -42,9 +42,10 @@ MODES = ("pattern", "bench", "shell")
 DEFAULT_OPTIONS = ("console=ttyS0,115200 earlycon=uart8250,io,0x3f8,115200 "
                    "8250.nr_uarts=1 panic=-1 nokaslr tsc=reliable")
 
-# Modules /init needs to see a virtio-blk PCI disk; their dependencies are
-# added from modules.dep.
-WANTED_MODULES = ("virtio_pci", "virtio_blk")
+# Modules /init needs to see a virtio-blk PCI disk and a virtio-net PCI NIC;
+# their dependencies (virtio_net needs net_failover and failover) are added
+# from modules.dep, which also gives the load order.
+WANTED_MODULES = ("virtio_pci", "virtio_blk", "virtio_net")
 
 # Timestamps in the cpio archive and on the FAT volume (2024-01-01 UTC)
 # unless SOURCE_DATE_EPOCH says otherwise: same inputs, same bytes.
