@@ -47,6 +47,10 @@ DEFAULT_OPTIONS = ("console=ttyS0,115200 earlycon=uart8250,io,0x3f8,115200 "
 # from modules.dep, which also gives the load order.
 WANTED_MODULES = ("virtio_pci", "virtio_blk", "virtio_net")
 
+# Longest options line our firmware takes (guest/firmware/bls.h: 1024 bytes
+# with the terminating NUL); Linux itself takes 2047 on x86.
+OPTIONS_MAX = 1023
+
 # Timestamps in the cpio archive and on the FAT volume (2024-01-01 UTC)
 # unless SOURCE_DATE_EPOCH says otherwise: same inputs, same bytes.
 EPOCH = int(os.environ.get("SOURCE_DATE_EPOCH", "1704067200"))
@@ -513,14 +517,21 @@ def guid(*parts):
     return str(uuid.uuid5(GUID_NS, "/".join(parts))).upper()
 
 
+def bls_options(args):
+    """The kernel command line of the BLS entries: platform options, the
+    guest's name and mode, then the words of --append."""
+    opts = "%s hvtest.name=%s hvtest.mode=%s" % (args.options, args.name, args.mode)
+    if args.append.strip():
+        opts += " " + " ".join(args.append.split())
+    return opts
+
+
 def bls_entries(args, kver):
     """{file name: text} of the Boot Loader Specification entries.
 
     The PVH entry sorts first both by sort-key (what the specification orders
     by) and by file name (what simpler loaders order by)."""
-    opts = "%s hvtest.name=%s hvtest.mode=%s" % (args.options, args.name, args.mode)
-    if args.append:
-        opts += " " + args.append
+    opts = bls_options(args)
     entries = {}
     for fname, key, title, kernel in (
             ("hvtest-1-pvh.conf", "hvtest-1", "vmlinux, PVH entry", "/vmlinux"),
@@ -659,6 +670,12 @@ def parse_args(argv):
         p.error("--data-mib must be at least 1")
     if any(c in args.options + args.append for c in "\r\n"):
         p.error("--options and --append must be one line (they become the BLS options line)")
+    if any(not (" " <= c <= "~") for c in args.options + args.append):
+        p.error("--options and --append must be printable ASCII")
+    line = bls_options(args)
+    if len(line) > OPTIONS_MAX:
+        p.error("the kernel command line would be %d characters, at most %d fit "
+                "(guest/firmware/bls.h BLS_OPTIONS_MAX)" % (len(line), OPTIONS_MAX))
     return args
 
 
