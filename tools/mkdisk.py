@@ -51,6 +51,9 @@ WANTED_MODULES = ("virtio_pci", "virtio_blk", "virtio_net")
 # with the terminating NUL); Linux itself takes 2047 on x86.
 OPTIONS_MAX = 1023
 
+# Helper scripts of /init, installed as /etc/hvtest/NAME.
+INIT_HELPERS = ("udhcpc.script", "serve-one")
+
 # Timestamps in the cpio archive and on the FAT volume (2024-01-01 UTC)
 # unless SOURCE_DATE_EPOCH says otherwise: same inputs, same bytes.
 EPOCH = int(os.environ.get("SOURCE_DATE_EPOCH", "1704067200"))
@@ -416,6 +419,9 @@ def build_initramfs(kroot, kver, bbroot, compress):
     cpio.add("dev/null", 0o020666, rdev=(1, 3))
     with open(os.path.join(INIT_DIR, "init"), "rb") as f:
         cpio.add("init", 0o100755, f.read())
+    for helper in INIT_HELPERS:
+        with open(os.path.join(INIT_DIR, helper), "rb") as f:
+            cpio.add("etc/hvtest/" + helper, 0o100755, f.read())
 
     busybox = os.path.join(bbroot, "bin", "busybox")
     with open(busybox, "rb") as f:
@@ -453,7 +459,8 @@ def boot_files(args):
     kdeb, bdeb = resolve_debs(args.kernel_pkg, os.path.join(args.build, "debs"))
 
     key = hashlib.sha256()
-    for path in (kdeb, bdeb, os.path.abspath(__file__), os.path.join(INIT_DIR, "init")):
+    for path in [kdeb, bdeb, os.path.abspath(__file__), os.path.join(INIT_DIR, "init")] + [
+            os.path.join(INIT_DIR, h) for h in INIT_HELPERS]:
         key.update(os.path.basename(path).encode())
         if not path.endswith(".deb"):
             with open(path, "rb") as f:
