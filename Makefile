@@ -182,6 +182,12 @@ disks: deps
 disk-test: deps
 	sh tests/disks/run.sh $(BUILD)
 
+# make guest-net-test: the guest's network steps under QEMU (TCG) on its user network and
+# between two guests, servers on 127.0.0.1 only (tests/guest/net_qemu.sh).
+.PHONY: guest-net-test
+guest-net-test: deps
+	sh tests/guest/net_qemu.sh $(BUILD)
+
 # make firmware-test: the firmware ROM under QEMU (TCG) with test disks and test kernels,
 # and with the disks of `make disks` when they exist (tests/firmware/run.py).
 .PHONY: firmware-test
