@@ -135,9 +135,11 @@ class Machine:
         self.serial_log = open(os.path.join(workdir, "serial.log"), "w")
 
     # --- emulator command lines -------------------------------------------
-    def bochs_cmd(self, iso, cpus, model, megs, ips, slave, nic=False, inside=None):
+    def bochs_cmd(self, iso, cpus, model, megs, ips, slave, nic=False, inside=None, slirp=()):
         """inside: a shell command started in Bochs' network namespace first,
-        e.g. an NBD server its slirp network reaches at 10.0.2.2."""
+        e.g. an NBD server its slirp network reaches at 10.0.2.2. slirp:
+        lines of Bochs' slirp configuration (e.g. "hostfwd = tcp::8080-10.0.2.15:80",
+        "dhcpstart = 10.0.2.50")."""
         rc = os.path.join(self.workdir, "bochsrc")
         with open(rc, "w") as f:
             f.write(f"""megs: {megs}
@@ -155,7 +157,14 @@ mouse: enabled=0
 log: {os.path.join(self.workdir, 'bochs.log')}
 """)
             if nic:  # an 82540EM on Bochs' own user-mode network (slirp, 10.0.2.0/24)
-                f.write("e1000: enabled=1, mac=52:54:00:12:34:56, ethmod=slirp\n")
+                script = ""
+                if slirp:
+                    conf = os.path.join(self.workdir, "slirp.conf")
+                    with open(conf, "w") as sc:
+                        # Bochs requires this first line (docs/examples/slirp.conf)
+                        sc.write("# slirp config\n" + "".join(line + "\n" for line in slirp))
+                    script = f", script={conf}"
+                f.write(f"e1000: enabled=1, mac=52:54:00:12:34:56, ethmod=slirp{script}\n")
         cont = os.path.join(self.workdir, "bochs.cont")
         with open(cont, "w") as f:
             f.write("c\n")  # this Bochs build has its debugger on: continue
@@ -306,10 +315,10 @@ log: {os.path.join(self.workdir, 'bochs.log')}
 
 
 def boot_bochs(workdir, iso, cpus=4, model="corei7_haswell_4770", megs=512,
-               ips=50000000, echo=False, nic=False, inside=None):
+               ips=50000000, echo=False, nic=False, inside=None, slirp=()):
     m = Machine(workdir, echo)
     slave = m.open_pty()
-    m.start(m.bochs_cmd(iso, cpus, model, megs, ips, slave, nic, inside), "Bochs")
+    m.start(m.bochs_cmd(iso, cpus, model, megs, ips, slave, nic, inside, slirp), "Bochs")
     return m
 
 

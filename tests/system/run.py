@@ -20,6 +20,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 import hvrun  # noqa: E402
+import netcases  # noqa: E402
 
 BOOT_TIMEOUT = 120  # seconds of wall time for one boot to reach its verdict
 
@@ -1091,11 +1092,13 @@ rom = {x}
 """
 
 
-def guest_disk(c, name, mode="pattern", kind="good"):
-    """A guest disk from tools/mkdisk.py (Debian's stock kernel, our initramfs)."""
+def guest_disk(c, name, mode="pattern", kind="good", append=None):
+    """A guest disk from tools/mkdisk.py (Debian's stock kernel, our initramfs);
+    append: more words for the kernel command line (hvtest.* steps)."""
     path = os.path.join(c.dir, f"{name}.img")
+    extra = ["--append", append] if append else []
     subprocess.run([sys.executable, os.path.join(ROOT, "tools/mkdisk.py"), path, "--name", name,
-                    "--mode", mode, "--kind", kind], check=True, stdout=subprocess.DEVNULL)
+                    "--mode", mode, "--kind", kind] + extra, check=True, stdout=subprocess.DEVNULL)
     return path
 
 
@@ -1186,7 +1189,8 @@ CASES = [test_bochs_vmx_root, test_bochs_fault_dump, test_bochs_wx_text, test_bo
          *per_nic(test_qemu_storage_failing_server, NICS),
          *per_nic(test_qemu_uefi_nic, NICS), test_qemu_virtio_net_legacy_refused,
          test_qemu_no_supported_nic, test_qemu_storage_nic_by_address,
-         test_qemu_storage_nic_by_mac, test_bochs_nic, test_bochs_linux_two_vsis]
+         test_qemu_storage_nic_by_mac, test_bochs_nic, test_bochs_linux_two_vsis,
+         netcases.test_bochs_vsi_networks]
 
 
 def run_case(fn, build):
@@ -1216,6 +1220,7 @@ def run_case(fn, build):
 
 
 def main():
+    netcases.lib = sys.modules[__name__]
     ap = argparse.ArgumentParser(description="Boot the real images and check them.")
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("-k", dest="pattern", help="run only cases whose name contains this")

@@ -1,0 +1,192 @@
+"""System tests of the VSIs' networks (docs/net.md, "VSI networks").
+
+One Bochs boot runs four Linux VSIs, one per network mode and two on the
+internal network, each with its own NBD disk. Everything outside lives in
+Bochs' network namespace: the NBD servers and a web server (10.9.0.1, an
+address of the namespace that is no storage server) that slirp reaches, and
+the clients that come in through slirp's host forwards. run.py sets `lib`
+to itself before calling these cases.
+"""
+import hashlib
+import os
+import re
+
+lib = None  # tests/system/run.py
+
+FETCH_BYTES = 256 * 1024
+SERVE_SECTORS = 512  # what each serving guest sends: 256 KiB of its pattern
+OUTSIDE_IP = "10.9.0.1"  # the namespace's web server, outside every VSI network
+
+NET_CFG = """[hypervisor]
+address = 10.0.2.15/24
+gateway = 10.0.2.2
+
+[network outside]
+mode = nat
+subnet = 10.0.3.0/24
+
+[network lan]
+mode = bridged
+
+[network backend]
+mode = internal
+subnet = 10.0.5.0/24
+
+[vsi natvm]
+cpus = 1
+memory = 192M
+rom = firmware.rom
+disk = nbd://10.0.2.2:10809/natvm
+net = outside
+forward = tcp:8080:80
+
+[vsi bridgevm]
+cpus = 2
+memory = 192M
+rom = firmware.rom
+disk = nbd://10.0.2.2:10810/bridgevm
+net = lan
+
+[vsi srv]
+cpus = 3
+memory = 192M
+rom = firmware.rom
+disk = nbd://10.0.2.2:10811/srv
+net = backend
+
+[vsi cli]
+cpus = 4
+memory = 192M
+rom = firmware.rom
+disk = nbd://10.0.2.2:10812/cli
+net = backend
+"""
+
+
+def served_sha(name):
+    """The SHA-256 of what hvtest.serve sends for NAME (its first SERVE_SECTORS sectors)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "check_disk", os.path.join(lib.ROOT, "tools", "check-disk.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    h = hashlib.sha256()
+    for s in range(SERVE_SECTORS):
+        h.update(mod.pattern_sector(name, s))
+    return h.hexdigest()
+
+
+CLIENT = """import socket, sys, time
+host, port, want, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+deadline = time.time() + 1500
+while time.time() < deadline:
+    try:
+        s = socket.create_connection((host, port), timeout=30)
+        data = b""
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            data += b
+        s.close()
+        if len(data) == want:
+            open(out, "wb").write(data)
+            sys.exit(0)
+    except OSError:
+        pass
+    time.sleep(3)
+sys.exit(1)
+"""
+
+
+def test_bochs_vsi_networks(c):
+    """Bochs, 5 CPUs, four Linux VSIs with their stock virtio_net driver.
+    nat: a DHCP lease from the hypervisor (its stable address), ping of the
+    gateway, a download from a web server outside (SHA-256 compared), and
+    its web server reached from outside through forward = tcp:8080:80
+    (bytes compared). bridged: a lease from the LAN's DHCP server (slirp),
+    the same download, and its server reached directly by its own address.
+    internal: one VSI reads the other's server (SHA-256 compared). From
+    every mode the NBD server's port and the hypervisor's address are
+    unreachable, and those frames are counted as storage drops, while every
+    VSI's own disk keeps working (each writes and checks its pattern, and
+    the server's file holds exactly that)."""
+    names = ("natvm", "bridgevm", "srv", "cli")
+    blob = os.path.join(c.dir, "www", "blob")
+    os.makedirs(os.path.dirname(blob), exist_ok=True)
+    data = bytes((i * 131 + (i >> 9)) & 0xff for i in range(FETCH_BYTES))
+    with open(blob, "wb") as f:
+        f.write(data)
+    blob_sha = hashlib.sha256(data).hexdigest()
+    fetch = f"hvtest.fetch=http://{OUTSIDE_IP}:8000/blob,{blob_sha}"
+    storage = "hvtest.noreach=10.0.2.2:10809,10.0.2.15:10809"
+    serve = (f"hvtest.serve=80 hvtest.serve_sectors={SERVE_SECTORS} hvtest.serve_n=1 "
+             "hvtest.hold_s=1500")
+    common = "hvtest.sectors=2048 hvtest.timeout=60 hvtest.xfer_s=600"
+    append = {
+        "natvm": f"hvtest.net=dhcp {serve} hvtest.ping=10.0.3.1 {fetch} {storage}",
+        "bridgevm": f"hvtest.net=dhcp {serve} {fetch} {storage}",
+        "srv": f"hvtest.net=dhcp {serve} hvtest.ping=10.0.5.1 {storage}",
+        "cli": f"hvtest.net=dhcp hvtest.peer=10.0.5.10:80,{served_sha('srv')} "
+               f"hvtest.noreach={OUTSIDE_IP}:8000 {storage}",
+    }
+    disks = {n: lib.guest_disk(c, n, append=f"{common} {append[n]}") for n in names}
+    client = os.path.join(c.dir, "client.py")
+    with open(client, "w") as f:
+        f.write(CLIENT)
+    want = SERVE_SECTORS * 512
+    servers = [f"qemu-nbd -f raw -t -b 127.0.0.1 -p {10809 + i} -x {n} {disks[n]} "
+               f"2>{c.dir}/nbd-{n}.log" for i, n in enumerate(names)]
+    servers += [f"ip addr add {OUTSIDE_IP}/32 dev lo",
+                f"python3 -m http.server --bind {OUTSIDE_IP} --directory {c.dir}/www 8000 "
+                f">{c.dir}/http.log 2>&1",
+                f"python3 {client} 127.0.0.1 8080 {want} {c.dir}/via-forward.bin",
+                f"python3 {client} 127.0.0.1 8081 {want} {c.dir}/via-bridge.bin"]
+    iso = c.vsi_iso(NET_CFG, ["firmware.rom"])
+    c.machine = lib.hvrun.boot_bochs(
+        c.dir, iso, cpus=5, megs=1024, nic=True, inside=" & ".join(servers),
+        slirp=["dhcpstart = 10.0.2.50",
+               "hostfwd = tcp::8080-10.0.2.15:8080",
+               "hostfwd = tcp::8081-10.0.2.50:80"])
+    c.expect(r"vsi natvm: on network outside \(nat\), MAC 02:[0-9a-f:]+, address 10\.0\.3\.10 "
+             r"by DHCP", timeout=300)
+    c.expect(r"vsi srv: on network backend \(internal\), MAC [0-9a-f:]+, address 10\.0\.5\.10")
+    c.expect(r"vsi cli: on network backend \(internal\), MAC [0-9a-f:]+, address 10\.0\.5\.11")
+    timeout = lib.LINUX_TIMEOUT
+    c.expect(r"\[natvm\] .*hvtest: net lease 10\.0\.3\.10/24 gw 10\.0\.3\.1", timeout=timeout)
+    c.expect(r"\[bridgevm\] .*hvtest: net lease 10\.0\.2\.50/24 gw 10\.0\.2\.2", timeout=timeout)
+    for name in names:
+        c.expect(rf"\[{name}\] .*hvtest: net done", timeout=timeout)
+    for name in ("natvm", "bridgevm", "srv"):
+        c.expect(rf"\[{name}\] .*hvtest: net sent 80 transfer 1", timeout=timeout)
+    c.expect(r"\[natvm\] .*hvtest: net ping 10\.0\.3\.1 ok")
+    c.expect(r"\[srv\] .*hvtest: net ping 10\.0\.5\.1 ok")
+    for name in ("natvm", "bridgevm"):
+        c.expect(rf"\[{name}\] .*hvtest: net fetch http://{re.escape(OUTSIDE_IP)}:8000/blob "
+                 rf"sha256 ok {FETCH_BYTES} bytes")
+    c.expect(r"\[cli\] .*hvtest: net peer 10\.0\.5\.10:80 sha256 ok")
+    # dropped by the switch: no answer at all, so the guest's connect times out
+    for name in names:
+        for target in ("10.0.2.2:10809", "10.0.2.15:10809"):
+            c.expect(rf"\[{name}\] .*hvtest: net noreach {re.escape(target)} "
+                     r"ok \((timeout|unreachable)\)")
+    c.expect(rf"\[cli\] .*hvtest: net noreach {re.escape(OUTSIDE_IP)}:8000 ok")
+    for name, path in (("natvm", "via-forward.bin"), ("bridgevm", "via-bridge.bin")):
+        got = os.path.join(c.dir, path)
+        c.check(os.path.exists(got), f"nothing of {name}'s server arrived from outside ({path})")
+        with open(got, "rb") as f:
+            sha = hashlib.sha256(f.read()).hexdigest()
+        c.check(sha == served_sha(name), f"{path}: sha256 {sha}, want {served_sha(name)}")
+    c.console("net", r"vsi cli: network[^\n]*\n(?:.*\n){0,6}?\s+device: ")
+    text = c.text()[c.text().rfind("uplink "):]
+    for name in names:
+        m = re.search(rf"vsi {name}: network [^\n]*\n(?:.*\n){{0,6}}?\s+sent:[^\n]*storage (\d+)",
+                      text)
+        c.check(m and int(m.group(1)) > 0,
+                f"{name}'s frames to storage are not counted: {m.group(0) if m else text!r}")
+    for name in names:
+        c.expect(rf"\[{name}\] .*hvtest: done", timeout=timeout)
+    c.expect_absent(r"hvtest: FAIL|Kernel panic|faulted and stopped|soft lockup")
+    c.machine.stop()
+    for name in names:
+        lib.check_disk(c, disks[name], name)
