@@ -15,67 +15,9 @@
 #include <hv/printf.h>
 #include <hv/string.h>
 
+#include "config_internal.h"
+
 #define SUGGEST_MAX 32 /* words longer than this get no "did you mean" */
-
-enum section {
-	SEC_NONE,	/* before the first header */
-	SEC_HYPERVISOR, /* [hypervisor] */
-	SEC_VSI,	/* [vsi NAME] */
-	SEC_SKIP,	/* after a broken header: its keys are not checked */
-};
-
-enum hv_key {
-	HV_SERVICE_CPU,
-	HV_LOG_LEVEL,
-	HV_NETWORK,
-	HV_ADDRESS,
-	HV_GATEWAY,
-	HV_IO_DEADLINE,
-	HV_STORAGE_NIC,
-	NR_HV_KEYS
-};
-enum vsi_key {
-	VSI_CPUS,
-	VSI_MEMORY,
-	VSI_ROM,
-	VSI_ON_TRIPLE_FAULT,
-	VSI_AUTOSTART,
-	VSI_DISK,
-	NR_VSI_KEYS
-};
-
-struct parser;
-
-struct key_desc {
-	const char *name;
-	const char *example; /* a complete line, shown when the key is missing or empty */
-	bool required;
-	void (*parse)(struct parser *p, char *val);
-};
-
-struct section_desc {
-	const char *title; /* for messages: "[hypervisor]" */
-	const struct key_desc *keys;
-	u32 nr_keys;
-	const char *key_list; /* for messages: "service_cpu, log_level" */
-};
-
-struct parser {
-	const struct config_env *env;
-	struct hv_config *out;
-	struct config_errors *errs;
-	u32 line; /* current line, 1-based */
-	enum section sec;
-	const struct section_desc *desc; /* of the current section */
-	u32 *seen;		/* per key of the current section: line it was set on, 0 if not */
-	struct vsi_config *vsi; /* the current VSI */
-	u32 hv_line;		/* line of the first [hypervisor] header, 0 if none */
-	bool service_cpu_bad;	/* service_cpu was given but is invalid */
-	u32 hv_seen[NR_HV_KEYS];
-	u32 vsi_seen[CONFIG_MAX_VSIS + 1][NR_VSI_KEYS]; /* the last row belongs to spare */
-	struct vsi_config spare; /* a VSI past CONFIG_MAX_VSIS: checked, then dropped */
-	char buf[CONFIG_LINE_MAX + 1];
-};
 
 /*
  * Insert a problem into errs, kept sorted by line (stable); when full, the
@@ -103,6 +45,15 @@ static void add_verror(struct parser *p, u32 line, const char *fmt, va_list ap)
 
 /* Record a problem found at a given line. */
 static void __printf(3, 4) add_error(struct parser *p, u32 line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	add_verror(p, line, fmt, ap);
+	va_end(ap);
+}
+
+void config_error(struct parser *p, u32 line, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -203,7 +154,7 @@ static void consider(const char *word, const char *cand, const char **best, u32 
 }
 
 /* The name in names[0..n) that word most likely misspells, or NULL. */
-static const char *closest(const char *word, const char *const *names, u32 n)
+const char *config_closest(const char *word, const char *const *names, u32 n)
 {
 	const char *best = NULL;
 	u32 best_d = UINT32_MAX;
@@ -240,7 +191,7 @@ static int scan_number(const char **s, u64 *v)
 }
 
 /* A whole string that is one decimal number. */
-static int parse_number(const char *s, u64 *v)
+int config_number(const char *s, u64 *v)
 {
 	int rc = scan_number(&s, v);
 
@@ -346,7 +297,7 @@ static const char *machine_cpus(char *buf, size_t size, u32 nr_cpus)
 }
 
 /* "a, b, c" into buf[size], ending in "..." if it does not fit; "none" if n is 0. */
-static const char *name_list(char *buf, size_t size, const char *const *names, u32 n)
+const char *config_name_list(char *buf, size_t size, const char *const *names, u32 n)
 {
 	size_t len = 0;
 
@@ -365,15 +316,15 @@ static const char *name_list(char *buf, size_t size, const char *const *names, u
 }
 
 /* Index of val in names[0..n), or -1 after an error naming the choices. */
-static int parse_choice(struct parser *p, const char *key, const char *val,
-			const char *const *names, u32 n, const char *list)
+int config_choice(struct parser *p, const char *key, const char *val, const char *const *names,
+		  u32 n, const char *list)
 {
 	const char *hint;
 
 	for (u32 i = 0; i < n; i++)
 		if (!strcmp(val, names[i]))
 			return i;
-	hint = closest(val, names, n);
+	hint = config_closest(val, names, n);
 	if (hint)
 		line_error(p, "%s = '%.40s' is not valid; did you mean '%s'? (%s)", key, val, hint,
 			   list);
@@ -390,7 +341,7 @@ static void parse_service_cpu(struct parser *p, char *val)
 {
 	char have[24];
 	u64 cpu;
-	int rc = parse_number(val, &cpu);
+	int rc = config_number(val, &cpu);
 
 	p->service_cpu_bad = true;
 	if (rc == -EINVAL) {
@@ -411,8 +362,8 @@ static void parse_service_cpu(struct parser *p, char *val)
 static void parse_log_level(struct parser *p, char *val)
 {
 	static const char *const levels[] = { "err", "warn", "info", "debug" };
-	int level = parse_choice(p, "log_level", val, levels, ARRAY_SIZE(levels),
-				 "err, warn, info or debug");
+	int level = config_choice(p, "log_level", val, levels, ARRAY_SIZE(levels),
+				  "err, warn, info or debug");
 
 	if (level >= 0)
 		p->out->log_level = level; /* the order of enum log_level */
@@ -546,10 +497,10 @@ static void rom_missing(struct parser *p, const char *name)
 {
 	const struct config_env *env = p->env;
 	u32 n = env->modules ? env->nr_modules : 0;
-	const char *hint = closest(name, env->modules, n);
+	const char *hint = config_closest(name, env->modules, n);
 	char list[80];
 
-	name_list(list, sizeof(list), env->modules, n);
+	config_name_list(list, sizeof(list), env->modules, n);
 	if (hint)
 		line_error(p, "no boot module named '%.40s'; did you mean '%.40s'? modules: %s",
 			   name, hint, list);
@@ -596,8 +547,8 @@ static void parse_fault(struct parser *p, char *val)
 		[VSI_ON_FAULT_STOP] = "stop",
 		[VSI_ON_FAULT_RESET] = "reset",
 	};
-	int policy = parse_choice(p, "on_triple_fault", val, policies, ARRAY_SIZE(policies),
-				  "reset or stop");
+	int policy = config_choice(p, "on_triple_fault", val, policies, ARRAY_SIZE(policies),
+				   "reset or stop");
 
 	if (policy >= 0)
 		p->vsi->on_triple_fault = policy;
@@ -606,14 +557,14 @@ static void parse_fault(struct parser *p, char *val)
 static void parse_autostart(struct parser *p, char *val)
 {
 	static const char *const answers[] = { "no", "yes" };
-	int yes = parse_choice(p, "autostart", val, answers, ARRAY_SIZE(answers), "yes or no");
+	int yes = config_choice(p, "autostart", val, answers, ARRAY_SIZE(answers), "yes or no");
 
 	if (yes >= 0)
 		p->vsi->autostart = yes;
 }
 
 /* "a.b.c.d" with each part 0-255; 0 or -EINVAL. Stops at end (end may be NULL: whole string). */
-static int parse_ipv4(const char *s, const char *end, u32 *ip)
+int config_ipv4(const char *s, const char *end, u32 *ip)
 {
 	u32 v = 0, part, digits;
 
@@ -637,8 +588,8 @@ static void parse_network(struct parser *p, char *val)
 	static const char *const modes[] = { [CONFIG_NET_NONE] = "none",
 					     [CONFIG_NET_DHCP] = "dhcp",
 					     [CONFIG_NET_STATIC] = "static" };
-	int mode = parse_choice(p, "network", val, modes, ARRAY_SIZE(modes),
-				"dhcp, static (with address and gateway) or none");
+	int mode = config_choice(p, "network", val, modes, ARRAY_SIZE(modes),
+				 "dhcp, static (with address and gateway) or none");
 
 	if (mode >= 0)
 		p->out->net_mode = mode;
@@ -650,7 +601,7 @@ static void parse_address(struct parser *p, char *val)
 	char *slash = strchr(val, '/');
 	u64 prefix;
 
-	if (!slash || parse_ipv4(val, slash, &p->out->ip) || parse_number(slash + 1, &prefix) ||
+	if (!slash || config_ipv4(val, slash, &p->out->ip) || config_number(slash + 1, &prefix) ||
 	    prefix < 1 || prefix > 30) {
 		line_error(p,
 			   "address = '%.40s' is not an IPv4 address with a prefix; write e.g. "
@@ -663,7 +614,7 @@ static void parse_address(struct parser *p, char *val)
 
 static void parse_gateway(struct parser *p, char *val)
 {
-	if (parse_ipv4(val, NULL, &p->out->gateway))
+	if (config_ipv4(val, NULL, &p->out->gateway))
 		line_error(p,
 			   "gateway = '%.40s' is not an IPv4 address; write e.g. "
 			   "gateway = 10.0.2.2",
@@ -674,7 +625,7 @@ static void parse_io_deadline(struct parser *p, char *val)
 {
 	u64 s;
 
-	if (parse_number(val, &s) || s < 1 || s > 3600) {
+	if (config_number(val, &s) || s < 1 || s > 3600) {
 		line_error(p,
 			   "io_deadline = '%.40s' is not a number of seconds from 1 to 3600; "
 			   "write e.g. io_deadline = 30",
@@ -721,10 +672,9 @@ static bool parse_bdf(const char *s, u32 *bdf)
 	return true;
 }
 
-/* "52:54:00:12:34:56", a unicast, non-zero address, into mac. */
-static bool parse_mac(const char *s, u8 mac[6])
+bool config_scan_mac(const char *s, u8 mac[6])
 {
-	u32 b, any = 0;
+	u32 b;
 
 	if (strlen(s) != 17)
 		return false;
@@ -732,9 +682,16 @@ static bool parse_mac(const char *s, u8 mac[6])
 		if (!parse_hex(s + 3 * i, 2, &b) || (i < 5 && s[3 * i + 2] != ':'))
 			return false;
 		mac[i] = (u8)b;
-		any |= b;
 	}
-	return any && !(mac[0] & 1);
+	return true;
+}
+
+/* "52:54:00:12:34:56", a unicast, non-zero address, into mac. */
+static bool parse_mac(const char *s, u8 mac[6])
+{
+	static const u8 zero[6];
+
+	return config_scan_mac(s, mac) && memcmp(mac, zero, 6) && !(mac[0] & 1);
 }
 
 /* "storage_nic = 00:03.0" or "storage_nic = 52:54:00:12:34:56". */
@@ -789,7 +746,7 @@ static void parse_disk(struct parser *p, char *val)
 	colon = strchr(host, ':');
 	if (colon && slash && colon > slash)
 		colon = NULL;
-	if (!slash || parse_ipv4(host, colon ? colon : slash, &d->ip) || d->ip == 0) {
+	if (!slash || config_ipv4(host, colon ? colon : slash, &d->ip) || d->ip == 0) {
 		line_error(p,
 			   "disk = '%.40s': the server must be an IPv4 address (names are not "
 			   "resolved) followed by /EXPORT; e.g. nbd://10.0.2.2/web",
@@ -797,7 +754,7 @@ static void parse_disk(struct parser *p, char *val)
 		return;
 	}
 	*slash = '\0';
-	if (colon && (parse_number(colon + 1, &port) || port < 1 || port > 65535)) {
+	if (colon && (config_number(colon + 1, &port) || port < 1 || port > 65535)) {
 		line_error(p, "disk: port '%.12s' is not a number from 1 to 65535", colon + 1);
 		return;
 	}
@@ -943,8 +900,7 @@ static void enter_hypervisor(struct parser *p, const char *name)
 	p->seen = p->hv_seen;
 }
 
-/* Complain if name is not a valid VSI name or one used already. */
-static void check_vsi_name(struct parser *p, const char *name)
+bool config_name_ok(const char *name)
 {
 	size_t n = strlen(name);
 	bool ok = n >= 1 && n < CONFIG_NAME_MAX;
@@ -952,11 +908,17 @@ static void check_vsi_name(struct parser *p, const char *name)
 	for (size_t i = 0; ok && i < n; i++)
 		ok = (name[i] >= 'a' && name[i] <= 'z') || is_digit(name[i]) || name[i] == '_' ||
 		     name[i] == '-';
-	if (!n) {
+	return ok;
+}
+
+/* Complain if name is not a valid VSI name or one used already. */
+static void check_vsi_name(struct parser *p, const char *name)
+{
+	if (!*name) {
 		line_error(p, "a VSI section needs a name, e.g. [vsi web]");
 		return;
 	}
-	if (!ok) {
+	if (!config_name_ok(name)) {
 		line_error(p, "VSI name '%.40s' is invalid: use 1 to %u of a-z, 0-9, '_' and '-'",
 			   name, CONFIG_NAME_MAX - 1);
 		return;
@@ -1023,7 +985,7 @@ static void parse_section(struct parser *p, char *s)
 	} else {
 		static const char *const kinds[] = { "hypervisor", "vsi" };
 
-		hint = closest(kind, kinds, ARRAY_SIZE(kinds));
+		hint = config_closest(kind, kinds, ARRAY_SIZE(kinds));
 		line_error(
 		    p,
 		    "unknown section kind '%.40s'%s%s%s; sections are [hypervisor] and [vsi NAME]",
