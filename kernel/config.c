@@ -772,36 +772,42 @@ static void parse_disk(struct parser *p, char *val)
 }
 
 static const struct key_desc hv_keys[NR_HV_KEYS] = {
-	[HV_SERVICE_CPU] = { "service_cpu", "service_cpu = 0", false, parse_service_cpu },
-	[HV_LOG_LEVEL] = { "log_level", "log_level = info", false, parse_log_level },
-	[HV_NETWORK] = { "network", "network = dhcp", false, parse_network },
-	[HV_ADDRESS] = { "address", "address = 10.0.2.15/24", false, parse_address },
-	[HV_GATEWAY] = { "gateway", "gateway = 10.0.2.2", false, parse_gateway },
-	[HV_IO_DEADLINE] = { "io_deadline", "io_deadline = 30", false, parse_io_deadline },
-	[HV_STORAGE_NIC] = { "storage_nic", "storage_nic = 00:03.0", false, parse_storage_nic },
+	[HV_SERVICE_CPU] = { "service_cpu", "service_cpu = 0", false, parse_service_cpu, false },
+	[HV_LOG_LEVEL] = { "log_level", "log_level = info", false, parse_log_level, false },
+	[HV_NETWORK] = { "network", "network = dhcp", false, parse_network, false },
+	[HV_ADDRESS] = { "address", "address = 10.0.2.15/24", false, parse_address, false },
+	[HV_GATEWAY] = { "gateway", "gateway = 10.0.2.2", false, parse_gateway, false },
+	[HV_IO_DEADLINE] = { "io_deadline", "io_deadline = 30", false, parse_io_deadline, false },
+	[HV_STORAGE_NIC] = { "storage_nic", "storage_nic = 00:03.0", false, parse_storage_nic,
+			     false },
+	[HV_UPLINK] = { "uplink", "uplink = none", false, config_parse_uplink, false },
 };
 
 static const struct key_desc vsi_keys[NR_VSI_KEYS] = {
-	[VSI_CPUS] = { "cpus", "cpus = 1,2", true, parse_cpus },
-	[VSI_MEMORY] = { "memory", "memory = 64M", true, parse_memory },
-	[VSI_ROM] = { "rom", "rom = guest.rom", true, parse_rom },
-	[VSI_ON_TRIPLE_FAULT] = { "on_triple_fault", "on_triple_fault = stop", false, parse_fault },
-	[VSI_AUTOSTART] = { "autostart", "autostart = yes", false, parse_autostart },
-	[VSI_DISK] = { "disk", "disk = nbd://10.0.2.2:10809/web", false, parse_disk },
+	[VSI_CPUS] = { "cpus", "cpus = 1,2", true, parse_cpus, false },
+	[VSI_MEMORY] = { "memory", "memory = 64M", true, parse_memory, false },
+	[VSI_ROM] = { "rom", "rom = guest.rom", true, parse_rom, false },
+	[VSI_ON_TRIPLE_FAULT] = { "on_triple_fault", "on_triple_fault = stop", false, parse_fault,
+				  false },
+	[VSI_AUTOSTART] = { "autostart", "autostart = yes", false, parse_autostart, false },
+	[VSI_DISK] = { "disk", "disk = nbd://10.0.2.2:10809/web", false, parse_disk, false },
+	[VSI_NET] = { "net", "net = lan", false, config_parse_net, false },
+	[VSI_MAC] = { "mac", "mac = 52:54:00:12:34:57", false, config_parse_mac, false },
+	[VSI_FORWARD] = { "forward", "forward = tcp:8080:80", false, config_parse_forward, true },
 };
 
 static const struct section_desc hv_section = {
 	"[hypervisor]",
 	hv_keys,
 	NR_HV_KEYS,
-	"service_cpu, log_level, network, address, gateway, io_deadline, storage_nic",
+	"service_cpu, log_level, network, address, gateway, io_deadline, storage_nic, uplink",
 };
 
 static const struct section_desc vsi_section = {
 	"[vsi NAME]",
 	vsi_keys,
 	NR_VSI_KEYS,
-	"cpus, memory, rom, on_triple_fault, autostart, disk",
+	"cpus, memory, rom, on_triple_fault, autostart, disk, net, mac, forward",
 };
 
 /* The key of section d called name, or NULL. */
@@ -813,24 +819,48 @@ static const struct key_desc *find_key(const struct section_desc *d, const char 
 	return NULL;
 }
 
-/* Explain an unknown key: the section it belongs to, a likely intended key, or the keys. */
+/* The section other than the current one that has a key called key, or NULL. */
+static const struct section_desc *key_home(const struct parser *p, const char *key)
+{
+	static const struct section_desc *const sections[] = {
+		&hv_section,
+		&vsi_section,
+		&config_network_section,
+	};
+
+	for (u32 i = 0; i < ARRAY_SIZE(sections); i++)
+		if (sections[i] != p->desc && find_key(sections[i], key))
+			return sections[i];
+	return NULL;
+}
+
+/*
+ * Explain an unknown key: a likely intended key of this section (and where
+ * the key itself belongs, if anywhere), the section it belongs to, or the
+ * keys.
+ */
 static void unknown_key(struct parser *p, const char *key)
 {
 	static const char *const aliases[][2] = {
-		{ "ram", "memory" }, { "mem", "memory" }, { "vcpus", "cpus" },
-		{ "image", "rom" },  { "bios", "rom" },
+		{ "ram", "memory" }, { "mem", "memory" },  { "vcpus", "cpus" }, { "image", "rom" },
+		{ "bios", "rom" },   { "network", "net" }, { "type", "mode" },
 	};
-	const struct section_desc *other = p->desc == &hv_section ? &vsi_section : &hv_section;
+	const struct section_desc *home = key_home(p, key);
 	const char *hint = NULL;
 	u32 best_d = UINT32_MAX;
 
-	if (find_key(other, key)) {
-		line_error(p, "'%s' belongs in %s, not in %s", key, other->title, p->desc->title);
-		return;
-	}
 	for (u32 i = 0; i < ARRAY_SIZE(aliases); i++)
 		if (!strcmp(key, aliases[i][0]) && find_key(p->desc, aliases[i][1]))
 			hint = aliases[i][1];
+	if (hint && home) {
+		line_error(p, "unknown key '%s'; did you mean '%s'? ('%s' belongs in %s)", key,
+			   hint, key, home->title);
+		return;
+	}
+	if (home) {
+		line_error(p, "'%s' belongs in %s, not in %s", key, home->title, p->desc->title);
+		return;
+	}
 	for (u32 i = 0; !hint && i < p->desc->nr_keys; i++)
 		consider(key, p->desc->keys[i].name, &hint, &best_d);
 	if (hint)
@@ -845,12 +875,13 @@ static void set_key(struct parser *p, const struct key_desc *k, char *val)
 {
 	u32 *seen = &p->seen[k - p->desc->keys];
 
-	if (*seen) {
+	if (*seen && !k->many) {
 		line_error(p, "'%s' is already set on line %u; give each key once per section",
 			   k->name, *seen);
 		return;
 	}
-	*seen = p->line;
+	if (!*seen)
+		*seen = p->line;
 	if (*val)
 		k->parse(p, val);
 	else
@@ -950,6 +981,7 @@ static void enter_vsi(struct parser *p, const char *name)
 	p->seen = p->vsi_seen[slot];
 	memset(p->seen, 0, sizeof(p->vsi_seen[0]));
 	memset(p->vsi, 0, sizeof(*p->vsi));
+	p->vsi_net[slot][0] = '\0';
 	copy_str(p->vsi->name, sizeof(p->vsi->name), name);
 	p->vsi->on_triple_fault = VSI_ON_FAULT_STOP;
 	p->vsi->autostart = true;
@@ -982,14 +1014,17 @@ static void parse_section(struct parser *p, char *s)
 		enter_hypervisor(p, name);
 	} else if (!strcmp(kind, "vsi")) {
 		enter_vsi(p, name);
+	} else if (!strcmp(kind, "network")) {
+		config_enter_network(p, name);
 	} else {
-		static const char *const kinds[] = { "hypervisor", "vsi" };
+		static const char *const kinds[] = { "hypervisor", "vsi", "network" };
 
 		hint = config_closest(kind, kinds, ARRAY_SIZE(kinds));
-		line_error(
-		    p,
-		    "unknown section kind '%.40s'%s%s%s; sections are [hypervisor] and [vsi NAME]",
-		    kind, hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
+		line_error(p,
+			   "unknown section kind '%.40s'%s%s%s; sections are [hypervisor], "
+			   "[vsi NAME] and [network NAME]",
+			   kind, hint ? " (did you mean '" : "", hint ? hint : "",
+			   hint ? "'?)" : "");
 	}
 }
 
@@ -1110,8 +1145,35 @@ static void check_ram(struct parser *p)
 }
 
 /*
- * The network the disks need: DHCP unless configured; a static one needs an
- * address, and its gateway on that subnet. No export serves two VSIs.
+ * The hypervisor's own network: static when an address is given, else DHCP
+ * once a disk or a VSI on a nat or bridged network (the uplink) needs one.
+ */
+static void choose_net_mode(struct parser *p, bool disks)
+{
+	struct hv_config *out = p->out;
+	int user = config_uplink_user(p);
+	const struct vsi_config *vsi = user >= 0 ? &out->vsi[user] : NULL;
+
+	if (p->hv_seen[HV_ADDRESS] && !p->hv_seen[HV_NETWORK])
+		out->net_mode = CONFIG_NET_STATIC; /* an address says static */
+	if ((disks || vsi) && out->net_mode == CONFIG_NET_NONE && !p->hv_seen[HV_NETWORK])
+		out->net_mode = CONFIG_NET_DHCP;
+	if (out->net_mode != CONFIG_NET_NONE)
+		return;
+	if (disks)
+		add_error(p, p->hv_seen[HV_NETWORK],
+			  "network = none, but VSIs have disks; use network = dhcp or static");
+	else if (vsi)
+		add_error(p, p->hv_seen[HV_NETWORK],
+			  "network = none, but VSI '%s''s network '%s' needs the uplink; use "
+			  "network = dhcp or static",
+			  vsi->name, out->net[vsi->net].name);
+}
+
+/*
+ * The network the disks and VSI networks need: DHCP unless configured; a
+ * static one needs an address, and its gateway on that subnet. No export
+ * serves two VSIs.
  */
 static void check_network(struct parser *p)
 {
@@ -1133,13 +1195,7 @@ static void check_network(struct parser *p)
 				    d->export_name, out->vsi[j].name, e->line);
 		}
 	}
-	if (p->hv_seen[HV_ADDRESS] && !p->hv_seen[HV_NETWORK])
-		out->net_mode = CONFIG_NET_STATIC; /* an address says static */
-	if (disks && out->net_mode == CONFIG_NET_NONE && !p->hv_seen[HV_NETWORK])
-		out->net_mode = CONFIG_NET_DHCP;
-	if (disks && out->net_mode == CONFIG_NET_NONE)
-		add_error(p, p->hv_seen[HV_NETWORK],
-			  "network = none, but VSIs have disks; use network = dhcp or static");
+	choose_net_mode(p, disks);
 	if (out->net_mode == CONFIG_NET_STATIC && !p->hv_seen[HV_ADDRESS])
 		add_error(p, p->hv_seen[HV_NETWORK] ? p->hv_seen[HV_NETWORK] : p->hv_line,
 			  "a static network needs an address; add a line like "
@@ -1186,6 +1242,7 @@ int config_parse(const char *text, size_t len, const struct config_env *env, str
 		check_cpu_owners(&p, i);
 	}
 	check_ram(&p);
+	config_check_networks(&p);
 	check_network(&p);
 	return errs->nr ? -EINVAL : 0;
 }

@@ -1,7 +1,8 @@
 /*
- * What the parts of the configuration parser share: the parser's state and
- * the helpers of kernel/config.c. Not an API: everything else goes through
- * hv/config.h.
+ * What the two halves of the configuration parser share: kernel/config.c
+ * (the file's syntax, [hypervisor] and [vsi NAME]) and kernel/config_net.c
+ * ([network NAME] and the VSIs' net, mac and forward keys). Not an API:
+ * everything else goes through hv/config.h.
  */
 #ifndef HV_CONFIG_INTERNAL_H
 #define HV_CONFIG_INTERNAL_H
@@ -12,6 +13,7 @@ enum section {
 	SEC_NONE,	/* before the first header */
 	SEC_HYPERVISOR, /* [hypervisor] */
 	SEC_VSI,	/* [vsi NAME] */
+	SEC_NETWORK,	/* [network NAME] */
 	SEC_SKIP,	/* after a broken header: its keys are not checked */
 };
 
@@ -23,6 +25,7 @@ enum hv_key {
 	HV_GATEWAY,
 	HV_IO_DEADLINE,
 	HV_STORAGE_NIC,
+	HV_UPLINK,
 	NR_HV_KEYS
 };
 enum vsi_key {
@@ -32,7 +35,15 @@ enum vsi_key {
 	VSI_ON_TRIPLE_FAULT,
 	VSI_AUTOSTART,
 	VSI_DISK,
+	VSI_NET,
+	VSI_MAC,
+	VSI_FORWARD,
 	NR_VSI_KEYS
+};
+enum net_key {
+	NET_MODE,
+	NET_SUBNET,
+	NR_NET_KEYS
 };
 
 struct parser;
@@ -42,6 +53,7 @@ struct key_desc {
 	const char *example; /* a complete line, shown when the key is missing or empty */
 	bool required;
 	void (*parse)(struct parser *p, char *val);
+	bool many; /* may be given more than once in a section */
 };
 
 struct section_desc {
@@ -65,10 +77,16 @@ struct parser {
 	u32 hv_seen[NR_HV_KEYS];
 	u32 vsi_seen[CONFIG_MAX_VSIS + 1][NR_VSI_KEYS]; /* the last row belongs to spare */
 	struct vsi_config spare; /* a VSI past CONFIG_MAX_VSIS: checked, then dropped */
+	/* networks (config_net.c) */
+	struct network_config *network;			    /* the current network */
+	u32 net_seen[CONFIG_MAX_NETWORKS + 1][NR_NET_KEYS]; /* the last row: spare_net */
+	bool mode_ok[CONFIG_MAX_NETWORKS + 1];		    /* mode = was given and valid */
+	struct network_config spare_net;		    /* a network past CONFIG_MAX_NETWORKS */
+	char vsi_net[CONFIG_MAX_VSIS + 1][CONFIG_NAME_MAX]; /* net = NAME, resolved at the end */
 	char buf[CONFIG_LINE_MAX + 1];
 };
 
-/* config.c */
+/* config.c: helpers for config_net.c */
 
 /* Record a problem found at a given line. */
 void config_error(struct parser *p, u32 line, const char *fmt, ...) __printf(3, 4);
@@ -87,5 +105,19 @@ int config_choice(struct parser *p, const char *key, const char *val, const char
 const char *config_name_list(char *buf, size_t size, const char *const *names, u32 n);
 /* name is 1 to CONFIG_NAME_MAX - 1 of a-z, 0-9, '_' and '-'. */
 bool config_name_ok(const char *name);
+
+/* config_net.c */
+
+extern const struct section_desc config_network_section;
+
+void config_enter_network(struct parser *p, const char *name);
+void config_parse_uplink(struct parser *p, char *val);
+void config_parse_net(struct parser *p, char *val);
+void config_parse_mac(struct parser *p, char *val);
+void config_parse_forward(struct parser *p, char *val);
+/* The checks that need the whole file: names resolved, MACs, forwards, subnets. */
+void config_check_networks(struct parser *p);
+/* The first VSI on a nat or bridged network (it needs the uplink), or -1. */
+int config_uplink_user(const struct parser *p);
 
 #endif

@@ -366,9 +366,12 @@ static void test_unknown_section(void **state)
 	(void)state;
 	expect_one_error("[vis web]\ncpus = 1\n", 1,
 			 "unknown section kind 'vis' (did you mean 'vsi'?); sections are");
-	expect_one_error("[network]\n", 1,
-			 "unknown section kind 'network'; sections are "
-			 "[hypervisor] and [vsi NAME]");
+	expect_one_error("[bridge]\n", 1,
+			 "unknown section kind 'bridge'; sections are "
+			 "[hypervisor], [vsi NAME] and [network NAME]");
+	expect_one_error("[netwrok lan]\n", 1,
+			 "unknown section kind 'netwrok' (did you mean "
+			 "'network'?)");
 	expect_one_error("[]\n", 1, "unknown section kind ''");
 	expect_one_error("[vsi web\ncpus = 1\n", 1, "lacks the closing ']'");
 	expect_one_error(VSI("a", "1") "[hypervisor] x\n", 5, "unexpected ' x' after ']'");
@@ -909,6 +912,414 @@ static void test_extra_vsi_checked(void **state)
 	expect_error_at(2, 70, "autostart = 'maybe'");
 }
 
+/* ---- networks ---- */
+
+/* A VSI section with extra lines (net, mac, forward ...) after its required keys. */
+#define NET_VSI(name, cpu, extra) \
+	"[vsi " name "]\ncpus = " cpu "\nmemory = 2M\nrom = hello.rom\n" extra
+#define NAT_LAN "[network lan]\nmode = nat\nsubnet = 10.0.3.0/24\n"
+
+static const char networks_file[] = "[hypervisor]\n"		    /* 1 */
+				    "address = 192.168.1.15/24\n"   /* 2 */
+				    "gateway = 192.168.1.1\n"	    /* 3 */
+				    "[network lan]\n"		    /* 4 */
+				    "mode = nat\n"		    /* 5 */
+				    "subnet = 10.0.3.0/24\n"	    /* 6 */
+				    "[network dmz]\n"		    /* 7 */
+				    "mode = bridged\n"		    /* 8 */
+				    "[network back]\n"		    /* 9 */
+				    "mode = internal\n"		    /* 10 */
+				    "subnet = 172.16.0.0/29\n"	    /* 11 */
+				    "[network quiet]\n"		    /* 12 */
+				    "mode = internal\n"		    /* 13 */
+				    "[vsi web]\n"		    /* 14 */
+				    "cpus = 1\n"		    /* 15 */
+				    "memory = 2M\n"		    /* 16 */
+				    "rom = hello.rom\n"		    /* 17 */
+				    "net = lan\n"		    /* 18 */
+				    "mac = 52:54:00:12:34:57\n"	    /* 19 */
+				    "forward = tcp:8080:80\n"	    /* 20 */
+				    "forward = tcp:2222:22\n"	    /* 21 */
+				    "[vsi db]\n"		    /* 22 */
+				    "cpus = 2\n"		    /* 23 */
+				    "memory = 2M\n"		    /* 24 */
+				    "rom = hello.rom\n"		    /* 25 */
+				    "net = back\n"		    /* 26 */
+				    "disk = nbd://192.168.1.2/db\n" /* 27 */
+				    "[vsi edge]\n"		    /* 28 */
+				    "net = dmz\n"		    /* 29 */
+				    "cpus = 3\n"		    /* 30 */
+				    "memory = 2M\n"		    /* 31 */
+				    "rom = hello.rom\n";	    /* 32 */
+
+static void expect_network(u32 i, const char *name, u32 mode, u32 subnet, u32 prefix, u32 line)
+{
+	const struct network_config *n = &cfg.net[i];
+
+	assert_string_equal(n->name, name);
+	assert_int_equal(n->mode, mode);
+	assert_int_equal(n->subnet, subnet);
+	assert_int_equal(n->prefix, prefix);
+	assert_int_equal(n->line, line);
+}
+
+static void expect_pool(u32 i, u32 gateway, u32 pool_start, u32 pool_size)
+{
+	assert_int_equal(cfg.net[i].gateway, gateway);
+	assert_int_equal(cfg.net[i].pool_start, pool_start);
+	assert_int_equal(cfg.net[i].pool_size, pool_size);
+}
+
+static void test_networks_complete(void **state)
+{
+	const struct vsi_config *web = &cfg.vsi[0], *db = &cfg.vsi[1], *edge = &cfg.vsi[2];
+	u8 mac[6];
+
+	(void)state;
+	expect_ok(networks_file);
+	assert_false(cfg.no_uplink);
+	assert_int_equal(cfg.net_mode, CONFIG_NET_STATIC);
+	assert_int_equal(cfg.nr_networks, 4);
+	expect_network(0, "lan", CONFIG_NETWORK_NAT, 0x0a000300, 24, 4);
+	expect_pool(0, 0x0a000301, 0x0a00030a, CONFIG_NAT_POOL_MAX);
+	expect_network(1, "dmz", CONFIG_NETWORK_BRIDGED, 0, 0, 7);
+	expect_pool(1, 0, 0, 0);
+	expect_network(2, "back", CONFIG_NETWORK_INTERNAL, 0xac100000, 29, 9);
+	expect_pool(2, 0xac100001, 0xac100002, 5); /* .2 to .6: .7 is the broadcast */
+	expect_network(3, "quiet", CONFIG_NETWORK_INTERNAL, 0, 0, 12);
+	expect_pool(3, 0, 0, 0);
+
+	assert_true(web->has_net);
+	assert_int_equal(web->net, 0);
+	assert_int_equal(web->net_line, 18);
+	assert_memory_equal(web->mac, "\x52\x54\x00\x12\x34\x57", 6);
+	assert_int_equal(web->nr_forwards, 2);
+	assert_int_equal(web->fwd[0].host_port, 8080);
+	assert_int_equal(web->fwd[0].vsi_port, 80);
+	assert_int_equal(web->fwd[0].line, 20);
+	assert_int_equal(web->fwd[1].host_port, 2222);
+	assert_int_equal(web->fwd[1].vsi_port, 22);
+	assert_int_equal(web->fwd[1].line, 21);
+
+	assert_true(db->has_net);
+	assert_int_equal(db->net, 2);
+	assert_int_equal(db->net_line, 26);
+	config_default_mac("db", mac);
+	assert_memory_equal(db->mac, mac, 6);
+	assert_int_equal(db->nr_forwards, 0);
+
+	assert_true(edge->has_net);
+	assert_int_equal(edge->net, 1);
+	assert_int_equal(edge->net_line, 29);
+	assert_memory_equal(edge->mac, "\x02\x60\x2c\x72\x00\x7c", 6);
+}
+
+/* FNV-1a (64 bits) of the name in bytes 1-5, behind 02: locally administered, unicast. */
+static void test_default_mac(void **state)
+{
+	u8 a[6], b[6];
+
+	(void)state;
+	config_default_mac("web", a);
+	assert_memory_equal(a, "\x02\x19\x48\x72\x1e\xf1", 6);
+	config_default_mac("db", a);
+	assert_memory_equal(a, "\x02\x07\xb5\x3b\xa1\xe3", 6);
+	config_default_mac("a", a);
+	config_default_mac("b", b);
+	assert_memory_not_equal(a, b, 6);
+	config_default_mac("", a);
+	assert_int_equal(a[0], 0x02);
+	config_default_mac("0123456789012345678901234567890", a);
+	assert_int_equal(a[0] & 1, 0);
+}
+
+/* The DHCP pool from subnet + 10 in a /27 or larger, else from + 2; never the broadcast. */
+static void test_network_pools(void **state)
+{
+	(void)state;
+	expect_ok("[network a]\nmode = nat\nsubnet = 10.0.0.0/27\n");
+	expect_pool(0, 0x0a000001, 0x0a00000a, 21);
+	expect_ok("[network a]\nmode = nat\nsubnet = 10.0.0.16/28\n");
+	expect_pool(0, 0x0a000011, 0x0a000012, 13);
+	expect_ok("[network a]\nmode = internal\nsubnet = 10.0.0.0/8\n");
+	expect_pool(0, 0x0a000001, 0x0a00000a, CONFIG_NAT_POOL_MAX);
+	expect_ok("[network a]\nmode = nat\nsubnet = 192.168.7.248/29\n");
+	expect_pool(0, 0xc0a807f9, 0xc0a807fa, 5);
+	assert_int_equal(cfg.net_mode, CONFIG_NET_NONE); /* nobody uses it */
+}
+
+static void test_network_section_errors(void **state)
+{
+	char text[1024];
+	size_t len = 0;
+
+	(void)state;
+	expect_one_error("[network lan]\nmode = nat\nsubnet = 10.0.3.0/24\ncolour = blue\n", 4,
+			 "unknown key 'colour' in [network NAME]; keys: mode, subnet");
+	assert_int_equal(parse("[network lan]\nmdoe = nat\n"), -EINVAL);
+	assert_int_equal(errs.nr, 2);
+	expect_error_at(0, 1, "network 'lan' has no 'mode'; add a line like 'mode = nat'");
+	expect_error_at(1, 2, "unknown key 'mdoe'; did you mean 'mode'?");
+	expect_one_error("[network lan]\nmode = internal\ntype = nat\n", 3,
+			 "unknown key 'type'; did you mean 'mode'?");
+	expect_one_error("[network lan]\nmode = internal\nnet = lan\n", 3,
+			 "'net' belongs in [vsi NAME], not in [network NAME]");
+	expect_one_error(VSI("a", "1") "subnet = 10.0.3.0/24\n", 5,
+			 "'subnet' belongs in [network NAME], not in [vsi NAME]");
+	expect_one_error("[hypervisor]\nmode = nat\n", 2, "'mode' belongs in [network NAME]");
+	expect_one_error("[network lan]\nmode = natt\n", 2,
+			 "mode = 'natt' is not valid; did you mean 'nat'? (nat, bridged or "
+			 "internal)");
+	expect_one_error("[network lan]\nmode = routed\n", 2,
+			 "mode = 'routed' is not valid; use nat, bridged or internal");
+	expect_one_error("[network lan]\nmode = internal\nmode = nat\n", 3,
+			 "'mode' is already set on line 2");
+	expect_one_error("[network lan]\nmode = nat\n", 1,
+			 "nat network 'lan' has no subnet; add a line like 'subnet = 10.0.3.0/24'");
+	expect_one_error(
+	    "[network lan]\nmode = bridged\nsubnet = 10.0.3.0/24\n", 3,
+	    "a bridged network takes no subnet: the LAN's DHCP server serves its VSIs");
+	expect_one_error("[network lan]\nsubnet = 10.0.3.0/24\nmode = bridged\n", 2,
+			 "a bridged network takes no subnet");
+	expect_one_error(
+	    "[network lan]\nmode = internal\n[network lan]\nmode = internal\n", 3,
+	    "network name 'lan' is already used on line 1; name each network uniquely");
+	expect_one_error("[network Lan]\nmode = internal\n", 1,
+			 "network name 'Lan' is invalid: use 1 to 31 of a-z, 0-9, '_' and '-'");
+	expect_one_error("[network]\nmode = internal\n", 1,
+			 "a network section needs a name, e.g. [network lan]");
+	/* the same name for a VSI and a network is fine */
+	expect_ok("[network web]\nmode = internal\n" NET_VSI("web", "1", "net = web\n"));
+
+	for (u32 i = 0; i <= CONFIG_MAX_NETWORKS; i++)
+		len +=
+		    snprintf(text + len, sizeof(text) - len, "[network n%u]\nmode = internal\n", i);
+	expect_one_error(text, 2 * CONFIG_MAX_NETWORKS + 1,
+			 "more than 8 networks; remove this one or let its VSIs share another");
+	assert_int_equal(cfg.nr_networks, CONFIG_MAX_NETWORKS);
+	text[len - 2] = '\0'; /* "mode = interna": checked past the limit too */
+	assert_int_equal(parse(text), -EINVAL);
+	assert_int_equal(errs.nr, 2);
+	expect_error_at(1, 2 * CONFIG_MAX_NETWORKS + 2, "mode = 'interna' is not valid");
+}
+
+static void test_subnet_syntax(void **state)
+{
+	(void)state;
+	expect_one_error("[network lan]\nmode = nat\nsubnet = 10.0.3.0\n", 3,
+			 "subnet = '10.0.3.0' is not an IPv4 subnet; write e.g. "
+			 "subnet = 10.0.3.0/24");
+	expect_one_error("[network lan]\nmode = nat\nsubnet = 10.0.3/24\n", 3,
+			 "is not an IPv4 subnet");
+	expect_one_error("[network lan]\nmode = nat\nsubnet = 10.0.3.0/33\n", 3,
+			 "is not an IPv4 subnet");
+	expect_one_error("[network lan]\nmode = nat\nsubnet = 10.0.3.0/24 x\n", 3,
+			 "is not an IPv4 subnet");
+	expect_one_error("[network lan]\nmode = nat\nsubnet = 10.0.3.0/30\n", 3,
+			 "subnet = 10.0.3.0/30 is too small: a network needs 8 addresses or more");
+	expect_one_error("[network lan]\nmode = nat\nsubnet = 10.0.0.0/7\n", 3,
+			 "subnet = 10.0.0.0/7 is too large: the prefix is /8 at most");
+	expect_one_error("[network lan]\nmode = nat\nsubnet = 10.0.3.5/24\n", 3,
+			 "subnet = 10.0.3.5/24 has host bits set; did you mean 10.0.3.0/24?");
+	expect_one_error("[network lan]\nmode = nat\nsubnet = 127.0.0.0/8\n", 3,
+			 "subnet = 127.0.0.0/8 is reserved");
+	expect_one_error("[network lan]\nmode = nat\nsubnet = 224.0.0.0/24\n", 3, "is reserved");
+}
+
+static void test_vsi_net(void **state)
+{
+	(void)state;
+	/* used before it is defined */
+	expect_ok(NET_VSI("a", "1", "net = lan\n") NAT_LAN);
+	assert_true(cfg.vsi[0].has_net);
+	assert_int_equal(cfg.vsi[0].net, 0);
+	assert_int_equal(cfg.net_mode, CONFIG_NET_DHCP); /* a nat VSI turns the network on */
+	expect_ok(NET_VSI("a", "1", "") NAT_LAN);
+	assert_false(cfg.vsi[0].has_net);
+	assert_memory_equal(cfg.vsi[0].mac, "\0\0\0\0\0\0", 6);
+
+	expect_one_error(NAT_LAN "[network dmz]\nmode = bridged\n" NET_VSI("a", "1", "net = lam\n"),
+			 10, "no network named 'lam'; did you mean 'lan'? networks: lan, dmz");
+	expect_one_error(NAT_LAN NET_VSI("a", "1", "net = office\n"), 8,
+			 "no network named 'office'; define it with [network office] "
+			 "(networks: lan)");
+	expect_one_error(NET_VSI("a", "1", "net = lan\n"), 5,
+			 "no network named 'lan'; define it with [network lan] (networks: none)");
+	expect_one_error(NAT_LAN NET_VSI("a", "1", "net = lan\nnet = lan\n"), 9,
+			 "'net' is already set on line 8; give each key once per section");
+	expect_one_error(NAT_LAN NET_VSI("a", "1", "net = Lan\n"), 8,
+			 "net = 'Lan' is not a network name; write e.g. net = lan for "
+			 "[network lan]");
+	expect_one_error(NAT_LAN NET_VSI("a", "1", "network = lan\n"), 8,
+			 "unknown key 'network'; did you mean 'net'? ('network' belongs in "
+			 "[hypervisor])");
+}
+
+static void test_vsi_mac(void **state)
+{
+	u8 mac[6];
+	char text[512];
+
+	(void)state;
+	expect_one_error(NAT_LAN NET_VSI("a", "1", "net = lan\nmac = 52:54:00:12:34\n"), 9,
+			 "mac = '52:54:00:12:34' is not a MAC address; write e.g. "
+			 "mac = 52:54:00:12:34:57");
+	expect_one_error(NAT_LAN NET_VSI("a", "1", "net = lan\nmac = 52-54-00-12-34-57\n"), 9,
+			 "is not a MAC address");
+	expect_one_error(NAT_LAN NET_VSI("a", "1", "net = lan\nmac = 01:00:5e:00:00:01\n"), 9,
+			 "mac = 01:00:5e:00:00:01 is a multicast address (the first byte is odd); "
+			 "e.g. 00:00:5e:00:00:01");
+	expect_one_error(NAT_LAN NET_VSI("a", "1", "net = lan\nmac = ff:ff:ff:ff:ff:ff\n"), 9,
+			 "is a multicast address");
+	expect_one_error(NAT_LAN NET_VSI("a", "1", "net = lan\nmac = 00:00:00:00:00:00\n"), 9,
+			 "mac = 00:00:00:00:00:00 is not an address; leave mac out for one made "
+			 "from the VSI's name");
+	expect_one_error(NAT_LAN NET_VSI("a", "1", "mac = 52:54:00:12:34:57\n"), 8,
+			 "mac is set, but VSI 'a' has no net, so no network device");
+
+	/* upper case hex is fine */
+	expect_ok(NAT_LAN NET_VSI("a", "1", "net = lan\nmac = 52:54:00:AB:cd:EF\n"));
+	assert_memory_equal(cfg.vsi[0].mac, "\x52\x54\x00\xab\xcd\xef", 6);
+
+	/* two given MACs, on different networks: reported at the later VSI */
+	expect_one_error(NAT_LAN "[network b]\nmode = internal\n" NET_VSI(
+			     "a", "1", "net = lan\nmac = 52:54:00:12:34:57\n")
+			     NET_VSI("b", "2", "mac = 52:54:00:12:34:57\nnet = b\n"),
+			 16,
+			 "MAC 52:54:00:12:34:57 is already VSI 'a''s (line 11); give each VSI its "
+			 "own mac");
+	/* a given MAC equal to a derived one */
+	config_default_mac("a", mac);
+	snprintf(text, sizeof(text),
+		 NAT_LAN NET_VSI("a", "1", "net = lan\n")
+		     NET_VSI("b", "2", "net = lan\nmac = %02x:%02x:%02x:%02x:%02x:%02x\n"),
+		 mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+	expect_one_error(text, 14, "is already VSI 'a''s (line 8)");
+	/* the storage NIC's MAC */
+	expect_one_error("[hypervisor]\nstorage_nic = 52:54:00:12:34:56\n" NAT_LAN NET_VSI(
+			     "a", "1", "net = lan\nmac = 52:54:00:12:34:56\n"),
+			 11, "MAC 52:54:00:12:34:56 is the storage NIC's (line 2); give VSI 'a'");
+}
+
+static void test_forwards(void **state)
+{
+	char text[1024];
+	size_t len;
+
+	(void)state;
+	expect_ok(NAT_LAN NET_VSI("a", "1", "net = lan\nforward = tcp:65535:1\n"));
+	assert_int_equal(cfg.vsi[0].fwd[0].host_port, 65535);
+	assert_int_equal(cfg.vsi[0].fwd[0].vsi_port, 1);
+
+	expect_one_error(NAT_LAN NET_VSI("a", "1", "net = lan\nforward = 8080:80\n"), 9,
+			 "forward = '8080:80' is not tcp:HOSTPORT:VSIPORT with ports 1-65535; "
+			 "write e.g. forward = tcp:8080:80");
+	expect_one_error(NAT_LAN NET_VSI("a", "1", "net = lan\nforward = udp:53:53\n"), 9,
+			 "forward = 'udp:53:53': only tcp ports are forwarded");
+	expect_one_error(NAT_LAN NET_VSI("a", "1", "net = lan\nforward = tcp:0:80\n"), 9,
+			 "is not tcp:HOSTPORT:VSIPORT");
+	expect_one_error(NAT_LAN NET_VSI("a", "1", "net = lan\nforward = tcp:80:65536\n"), 9,
+			 "is not tcp:HOSTPORT:VSIPORT");
+	expect_one_error(NAT_LAN NET_VSI("a", "1", "net = lan\nforward = tcp:80\n"), 9,
+			 "is not tcp:HOSTPORT:VSIPORT");
+	expect_one_error(NAT_LAN NET_VSI("a", "1", "net = lan\nforward = tcp:80:80:1\n"), 9,
+			 "is not tcp:HOSTPORT:VSIPORT");
+	expect_one_error(NAT_LAN NET_VSI("a", "1", "net = lan\nforward = tcp\n"), 9,
+			 "is not tcp:HOSTPORT:VSIPORT");
+	expect_one_error(NAT_LAN NET_VSI("a", "1", "net = lan\nforward = tcp: 80:80\n"), 9,
+			 "is not tcp:HOSTPORT:VSIPORT");
+
+	expect_one_error(NET_VSI("a", "1", "forward = tcp:8080:80\n"), 5,
+			 "forward needs a nat network, but VSI 'a' has no net; add e.g. net = lan");
+	expect_one_error("[network dmz]\nmode = bridged\n" NET_VSI(
+			     "a", "1", "net = dmz\nforward = tcp:8080:80\nforward = tcp:8081:80\n"),
+			 8,
+			 "forward needs a nat network; VSI 'a' is on bridged network 'dmz' "
+			 "(line 1)");
+	expect_one_error("[network back]\nmode = internal\n" NET_VSI(
+			     "a", "1", "forward = tcp:8080:80\nnet = back\n"),
+			 7, "VSI 'a' is on internal network 'back'");
+
+	/* one host port, one forward: within a VSI and between VSIs */
+	expect_one_error(
+	    NAT_LAN NET_VSI("a", "1", "net = lan\nforward = tcp:8080:80\nforward = tcp:8080:81\n"),
+	    10,
+	    "host port 8080 is already forwarded on line 9 (VSI 'a'); give each "
+	    "forward its own host port");
+	expect_one_error(NAT_LAN NET_VSI("a", "1", "net = lan\nforward = tcp:2222:22\n")
+			     NET_VSI("b", "2", "net = lan\nforward = tcp:2222:22\n"),
+			 15, "host port 2222 is already forwarded on line 9 (VSI 'a')");
+	/* the same VSI port behind two host ports is fine */
+	expect_ok(NAT_LAN NET_VSI("a", "1", "net = lan\nforward = tcp:8080:80\n")
+		      NET_VSI("b", "2", "net = lan\nforward = tcp:8081:80\n"));
+
+	len = snprintf(text, sizeof(text), NAT_LAN NET_VSI("a", "1", "net = lan\n"));
+	for (u32 i = 0; i < CONFIG_MAX_FORWARDS; i++)
+		len += snprintf(text + len, sizeof(text) - len, "forward = tcp:%u:80\n", 8000 + i);
+	expect_ok(text);
+	assert_int_equal(cfg.vsi[0].nr_forwards, CONFIG_MAX_FORWARDS);
+	assert_int_equal(cfg.vsi[0].fwd[7].host_port, 8007);
+	snprintf(text + len, sizeof(text) - len, "forward = tcp:9000:80\n");
+	expect_one_error(text, 9 + CONFIG_MAX_FORWARDS,
+			 "more than 8 forwards in one VSI; remove this one");
+}
+
+static void test_subnet_conflicts(void **state)
+{
+	(void)state;
+	expect_one_error("[hypervisor]\naddress = 10.0.0.15/16\n" NAT_LAN, 5,
+			 "subnet 10.0.3.0/24 overlaps the hypervisor's address 10.0.0.15/16 "
+			 "(line 2); choose a subnet apart from it");
+	expect_one_error("[hypervisor]\naddress = 10.0.3.200/25\n" NAT_LAN, 5,
+			 "overlaps the hypervisor's address");
+	expect_ok("[hypervisor]\naddress = 10.0.2.15/24\n" NAT_LAN);
+	expect_one_error("[hypervisor]\nnetwork = dhcp\ngateway = 10.0.3.254\n" NAT_LAN, 6,
+			 "subnet 10.0.3.0/24 holds the hypervisor's gateway 10.0.3.254 (line 3)");
+	expect_one_error(NAT_LAN DISK_VSI("a", "1", "nbd://10.0.3.2/web"), 3,
+			 "subnet 10.0.3.0/24 holds storage server 10.0.3.2 (VSI 'a''s disk, line "
+			 "8); choose another subnet");
+	expect_ok(NAT_LAN DISK_VSI("a", "1", "nbd://10.0.2.2/web"));
+	expect_one_error(NAT_LAN "[network big]\nmode = internal\nsubnet = 10.0.0.0/8\n", 6,
+			 "subnet 10.0.0.0/8 overlaps network 'lan''s subnet (line 3); give each "
+			 "network its own subnet");
+	expect_one_error("[network small]\nmode = internal\nsubnet = 10.0.3.128/25\n" NAT_LAN, 6,
+			 "subnet 10.0.3.0/24 overlaps network 'small''s subnet (line 3)");
+	/* internal networks without a subnet, and bridged ones, have no addresses */
+	expect_ok(NAT_LAN "[network a]\nmode = internal\n[network b]\nmode = internal\n"
+			  "[network c]\nmode = bridged\n");
+	expect_ok(NAT_LAN "[network lan2]\nmode = nat\nsubnet = 10.0.4.0/24\n");
+}
+
+static void test_uplink(void **state)
+{
+	(void)state;
+	expect_ok("[hypervisor]\nuplink = none\n[network a]\nmode = internal\n" NET_VSI(
+	    "a", "1", "net = a\n"));
+	assert_true(cfg.no_uplink);
+	assert_int_equal(cfg.net_mode, CONFIG_NET_NONE); /* internal needs no uplink */
+	expect_ok(
+	    "[network a]\nmode = internal\nsubnet = 10.0.3.0/24\n" NET_VSI("a", "1", "net = a\n"));
+	assert_false(cfg.no_uplink);
+	assert_int_equal(cfg.net_mode, CONFIG_NET_NONE);
+	expect_ok("[network dmz]\nmode = bridged\n" NET_VSI("a", "1", "net = dmz\n"));
+	assert_int_equal(cfg.net_mode, CONFIG_NET_DHCP); /* a bridged VSI turns it on */
+
+	expect_one_error("[hypervisor]\nuplink = none\n" NAT_LAN, 4,
+			 "mode = nat needs the uplink, but uplink = none (line 2)");
+	expect_one_error("[hypervisor]\nuplink = none\n[network dmz]\nmode = bridged\n", 4,
+			 "a bridged VSI without an uplink reaches nothing; use mode = internal");
+	expect_one_error("[hypervisor]\nuplink = eth0\n", 2,
+			 "uplink = 'eth0' is not valid; use none, or leave it out for the NIC that "
+			 "carries storage");
+	expect_one_error("[hypervisor]\nnetwork = none\n" NAT_LAN NET_VSI("a", "1", "net = lan\n"),
+			 2,
+			 "network = none, but VSI 'a''s network 'lan' needs the uplink; use "
+			 "network = dhcp or static");
+	expect_ok("[hypervisor]\nnetwork = static\naddress = 10.0.2.15/24\n" NAT_LAN NET_VSI(
+	    "a", "1", "net = lan\n"));
+	assert_int_equal(cfg.net_mode, CONFIG_NET_STATIC);
+}
+
 /* ---- many errors ---- */
 
 static void test_all_errors_reported(void **state)
@@ -1053,6 +1464,16 @@ int main(void)
 		cmocka_unit_test_setup(test_choices, setup),
 		cmocka_unit_test_setup(test_max_vsis, setup),
 		cmocka_unit_test_setup(test_extra_vsi_checked, setup),
+		cmocka_unit_test_setup(test_networks_complete, setup),
+		cmocka_unit_test_setup(test_default_mac, setup),
+		cmocka_unit_test_setup(test_network_pools, setup),
+		cmocka_unit_test_setup(test_network_section_errors, setup),
+		cmocka_unit_test_setup(test_subnet_syntax, setup),
+		cmocka_unit_test_setup(test_vsi_net, setup),
+		cmocka_unit_test_setup(test_vsi_mac, setup),
+		cmocka_unit_test_setup(test_forwards, setup),
+		cmocka_unit_test_setup(test_subnet_conflicts, setup),
+		cmocka_unit_test_setup(test_uplink, setup),
 		cmocka_unit_test_setup(test_all_errors_reported, setup),
 		cmocka_unit_test_setup(test_error_limit, setup),
 		cmocka_unit_test_setup(test_bad_arguments, setup),
