@@ -2,7 +2,8 @@
  * libFuzzer target: config_parse() over arbitrary bytes on a fixed machine
  * (80 CPUs, 1 GiB free, seven boot modules), then config_report() so every
  * message is formatted. Besides the sanitizers, it checks the parser's
- * promises: an accepted file is within every limit docs/config.md states,
+ * promises: an accepted file is within every limit docs/config.md states
+ * (networks, MACs and forwards included),
  * a rejected one carries terminated messages on lines the file has.
  */
 #include <stdint.h>
@@ -64,6 +65,52 @@ static int module_of(const char *name)
 	return -1;
 }
 
+/* A network of an accepted file: its addresses lie inside its subnet. */
+static void check_network(const struct hv_config *cfg, const struct network_config *n)
+{
+	u32 mask = n->prefix ? ~0U << (32 - n->prefix) : 0;
+
+	CHECK(valid_name(n->name));
+	CHECK(n->mode <= CONFIG_NETWORK_INTERNAL);
+	CHECK(n->mode == CONFIG_NETWORK_INTERNAL || !cfg->no_uplink);
+	CHECK((n->mode == CONFIG_NETWORK_NAT) <= (n->prefix != 0));
+	CHECK(n->mode != CONFIG_NETWORK_BRIDGED || n->prefix == 0);
+	if (!n->prefix)
+		return;
+	CHECK(n->prefix >= 8 && n->prefix <= 29 && !(n->subnet & ~mask));
+	CHECK(n->gateway == n->subnet + 1 && n->pool_start > n->gateway);
+	CHECK(n->pool_size >= 1 && n->pool_size <= CONFIG_NAT_POOL_MAX);
+	CHECK(n->pool_start + n->pool_size - 1 < (n->subnet | ~mask));
+	for (const struct network_config *m = cfg->net; m < n; m++) {
+		u32 both = m->prefix < n->prefix ? (m->prefix ? ~0U << (32 - m->prefix) : 0) : mask;
+
+		CHECK(!m->prefix || (m->subnet & both) != (n->subnet & both));
+	}
+}
+
+/* A VSI's network device: a network that exists, its own MAC and host ports. */
+static void check_vsi_net(const struct hv_config *cfg, u32 i)
+{
+	const struct vsi_config *v = &cfg->vsi[i];
+
+	CHECK(v->nr_forwards <= CONFIG_MAX_FORWARDS);
+	if (!v->has_net) {
+		CHECK(v->nr_forwards == 0);
+		return;
+	}
+	CHECK(v->net < cfg->nr_networks && v->net_line >= 1);
+	CHECK(!(v->mac[0] & 1) && memcmp(v->mac, "\0\0\0\0\0\0", 6));
+	CHECK(!v->nr_forwards || cfg->net[v->net].mode == CONFIG_NETWORK_NAT);
+	for (u32 j = 0; j < i; j++)
+		CHECK(!cfg->vsi[j].has_net || memcmp(cfg->vsi[j].mac, v->mac, 6));
+	for (u32 f = 0; f < v->nr_forwards; f++) {
+		CHECK(v->fwd[f].host_port && v->fwd[f].vsi_port);
+		for (u32 j = 0; j <= i; j++)
+			for (u32 k = 0; k < (j == i ? f : cfg->vsi[j].nr_forwards); k++)
+				CHECK(cfg->vsi[j].fwd[k].host_port != v->fwd[f].host_port);
+	}
+}
+
 /* An accepted configuration obeys every rule of docs/config.md. */
 static void check_accepted(const struct hv_config *cfg, const struct config_errors *errs)
 {
@@ -92,8 +139,12 @@ static void check_accepted(const struct hv_config *cfg, const struct config_erro
 		CHECK(m >= 0 && module_sizes[m] > 0 && module_sizes[m] <= CONFIG_ROM_MAX);
 		CHECK(v->on_triple_fault <= VSI_ON_FAULT_RESET);
 		CHECK(v->line >= 1);
+		check_vsi_net(cfg, i);
 	}
 	CHECK(total <= env.free_ram);
+	CHECK(cfg->nr_networks <= CONFIG_MAX_NETWORKS);
+	for (u32 i = 0; i < cfg->nr_networks; i++)
+		check_network(cfg, &cfg->net[i]);
 }
 
 /* A rejected file has 1..CONFIG_MAX_ERRORS terminated messages, sorted, on existing lines. */
