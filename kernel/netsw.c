@@ -175,7 +175,8 @@ int netsw_attach(struct vsi *v, struct vsi_net *n)
 		/* the k-th VSI of the network gets pool_start + k whenever it is free */
 		u32 home = w->cfg->pool_start + w->members;
 
-		if (w->members < w->cfg->pool_size && !dhcps_set_home(&w->dhcps, v->cfg->mac, home)) {
+		if (w->members < w->cfg->pool_size &&
+		    !dhcps_set_home(&w->dhcps, v->cfg->mac, home)) {
 			netsw_ip_text(home, ip, sizeof(ip));
 			pr_info("vsi %s: on network %s (%s), MAC %s, address %s by DHCP", v->name,
 				w->cfg->name, mode_names[w->cfg->mode], mac, ip);

@@ -43,10 +43,10 @@ struct netsw {
 	const struct hv_config *cfg;
 	struct sw_switch sw;
 	struct nat_table nat;
-	struct netdev *nic;	 /* the uplink, once storage brought it up */
-	struct net_stack *net;	 /* the stack whose address NAT uses */
-	int uplink, host;	 /* ports, -1 without an uplink */
-	u64 nat_out_failed;	 /* translated but not routed (no route, ARP queue full) */
+	struct netdev *nic;    /* the uplink, once storage brought it up */
+	struct net_stack *net; /* the stack whose address NAT uses */
+	int uplink, host;      /* ports, -1 without an uplink */
+	u64 nat_out_failed;    /* translated but not routed (no route, ARP queue full) */
 	struct vnetwork nets[CONFIG_MAX_NETWORKS];
 	struct vport vp[CONFIG_MAX_VSIS];
 	u32 nr_vp;

@@ -13,9 +13,9 @@
 #include "netsw_internal.h"
 
 static const char *const reason_names[SW_REASONS] = {
-	[SW_FORWARDED] = "forwarded",	     [SW_DROP_SPOOFED] = "spoofed",
-	[SW_DROP_NO_BUFFER] = "no buffer",   [SW_DROP_POLICY] = "policy",
-	[SW_DROP_STORAGE] = "storage",	     [SW_DROP_TABLE_FULL] = "table full",
+	[SW_FORWARDED] = "forwarded",	   [SW_DROP_SPOOFED] = "spoofed",
+	[SW_DROP_NO_BUFFER] = "no buffer", [SW_DROP_POLICY] = "policy",
+	[SW_DROP_STORAGE] = "storage",	   [SW_DROP_TABLE_FULL] = "table full",
 	[SW_DROP_MALFORMED] = "malformed",
 };
 
@@ -45,19 +45,20 @@ static void print_networks(void)
 		const struct dhcps_stats *d = &w->dhcps.stats;
 
 		if (w->gw_port < 0) {
-			console_printf("network %s (%s): %u VSIs\n", w->cfg->name, modes[w->cfg->mode],
-				w->members);
+			console_printf("network %s (%s): %u VSIs\n", w->cfg->name,
+				       modes[w->cfg->mode], w->members);
 			continue;
 		}
 		netsw_ip_text(w->cfg->subnet, sub, sizeof(sub));
 		netsw_ip_text(w->cfg->gateway, gw, sizeof(gw));
-		console_printf("network %s (%s, %s/%u, gateway %s): %u VSIs; DHCP offers %llu, acks %llu, "
-			"naks %llu, pool full %llu, malformed %llu, foreign %llu; not routed %llu\n",
-			w->cfg->name, modes[w->cfg->mode], sub, w->cfg->prefix, gw, w->members,
-			(unsigned long long)d->offer, (unsigned long long)d->ack,
-			(unsigned long long)d->nak, (unsigned long long)d->pool_full,
-			(unsigned long long)d->malformed, (unsigned long long)d->foreign,
-			(unsigned long long)w->gw_unrouted);
+		console_printf(
+		    "network %s (%s, %s/%u, gateway %s): %u VSIs; DHCP offers %llu, acks %llu, "
+		    "naks %llu, pool full %llu, malformed %llu, foreign %llu; not routed %llu\n",
+		    w->cfg->name, modes[w->cfg->mode], sub, w->cfg->prefix, gw, w->members,
+		    (unsigned long long)d->offer, (unsigned long long)d->ack,
+		    (unsigned long long)d->nak, (unsigned long long)d->pool_full,
+		    (unsigned long long)d->malformed, (unsigned long long)d->foreign,
+		    (unsigned long long)w->gw_unrouted);
 	}
 }
 
@@ -73,13 +74,14 @@ void netsw_print(void)
 	if (ns->uplink >= 0) {
 		t = &ns->nat.stats;
 		netsw_ip_text(ns->nat.outside_ip, ip, sizeof(ip));
-		console_printf("uplink %s, address %s; NAT out %llu, in %llu, table full %llu, no port "
-			"%llu, no mapping %llu, malformed %llu, unsupported %llu, not routed %llu\n",
-			ns->nic ? ns->nic->name : "(none)", ip, (unsigned long long)t->out_ok,
-			(unsigned long long)t->in_ok, (unsigned long long)t->table_full,
-			(unsigned long long)t->no_port, (unsigned long long)t->no_mapping,
-			(unsigned long long)t->malformed, (unsigned long long)t->unsupported,
-			(unsigned long long)ns->nat_out_failed);
+		console_printf(
+		    "uplink %s, address %s; NAT out %llu, in %llu, table full %llu, no port "
+		    "%llu, no mapping %llu, malformed %llu, unsupported %llu, not routed %llu\n",
+		    ns->nic ? ns->nic->name : "(none)", ip, (unsigned long long)t->out_ok,
+		    (unsigned long long)t->in_ok, (unsigned long long)t->table_full,
+		    (unsigned long long)t->no_port, (unsigned long long)t->no_mapping,
+		    (unsigned long long)t->malformed, (unsigned long long)t->unsupported,
+		    (unsigned long long)ns->nat_out_failed);
 		print_counters("from the LAN", ns->sw.ports[ns->uplink].in);
 		print_counters("to the LAN", ns->sw.ports[ns->uplink].out);
 	}
@@ -92,15 +94,18 @@ void netsw_print(void)
 		netsw_ip_text(sp->pol.ip, ip, sizeof(ip));
 		netdev_format_mac(sp->pol.mac, mac, sizeof(mac));
 		console_printf("vsi %s: network %s (%s), MAC %s, address %s\n", p->v->name,
-			p->net->cfg->name, modes[p->net->cfg->mode], mac,
-			sp->pol.ip ? ip : p->net->gw_port >= 0 ? "(no lease)" : "(its own)");
+			       p->net->cfg->name, modes[p->net->cfg->mode], mac,
+			       sp->pol.ip	      ? ip
+			       : p->net->gw_port >= 0 ? "(no lease)"
+						      : "(its own)");
 		print_counters("sent", sp->in);
 		print_counters("received", sp->out);
 		vnet_stats(p->n, &s);
-		console_printf("    device: tx %llu, rx %llu, tx bad %llu, rx no buffer %llu, rx bad buffer "
-			"%llu, rx too small %llu\n",
-			(unsigned long long)s.tx_frames, (unsigned long long)s.rx_frames,
-			(unsigned long long)s.tx_bad, (unsigned long long)s.rx_no_buffer,
-			(unsigned long long)s.rx_bad_buffer, (unsigned long long)s.rx_too_small);
+		console_printf(
+		    "    device: tx %llu, rx %llu, tx bad %llu, rx no buffer %llu, rx bad buffer "
+		    "%llu, rx too small %llu\n",
+		    (unsigned long long)s.tx_frames, (unsigned long long)s.rx_frames,
+		    (unsigned long long)s.tx_bad, (unsigned long long)s.rx_no_buffer,
+		    (unsigned long long)s.rx_bad_buffer, (unsigned long long)s.rx_too_small);
 	}
 }
