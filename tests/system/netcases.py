@@ -108,7 +108,8 @@ def test_bochs_vsi_networks(c):
     the same download, and its server reached directly by its own address.
     internal: one VSI reads the other's server (SHA-256 compared). From
     every mode the NBD server's port and the hypervisor's address are
-    unreachable, and those frames are counted as storage drops, while every
+    unreachable, and those frames are counted as storage drops; frames from
+    a forged MAC or source address get no answer and are counted; while every
     VSI's own disk keeps working (each writes and checks its pattern, and
     the server's file holds exactly that)."""
     names = ("natvm", "bridgevm", "srv", "cli")
@@ -124,9 +125,10 @@ def test_bochs_vsi_networks(c):
              "hvtest.hold_s=1500")
     common = "hvtest.sectors=2048 hvtest.timeout=60 hvtest.xfer_s=600"
     append = {
-        "natvm": f"hvtest.net=dhcp {serve} hvtest.ping=10.0.3.1 {fetch} {storage}",
+        "natvm": f"hvtest.net=dhcp {serve} hvtest.ping=10.0.3.1 {fetch} {storage} "
+                 "hvtest.spoof=10.0.3.1",
         "bridgevm": f"hvtest.net=dhcp {serve} {fetch} {storage}",
-        "srv": f"hvtest.net=dhcp {serve} hvtest.ping=10.0.5.1 {storage}",
+        "srv": f"hvtest.net=dhcp {serve} hvtest.ping=10.0.5.1 {storage} hvtest.spoof=10.0.5.1",
         "cli": f"hvtest.net=dhcp hvtest.peer=10.0.5.10:80,{served_sha('srv')} "
                f"hvtest.noreach={OUTSIDE_IP}:8000 {storage}",
     }
@@ -165,6 +167,8 @@ def test_bochs_vsi_networks(c):
         c.expect(rf"\[{name}\] .*hvtest: net fetch http://{re.escape(OUTSIDE_IP)}:8000/blob "
                  rf"sha256 ok {FETCH_BYTES} bytes")
     c.expect(r"\[cli\] .*hvtest: net peer 10\.0\.5\.10:80 sha256 ok")
+    for name, gw in (("natvm", "10.0.3.1"), ("srv", "10.0.5.1")):
+        c.expect(rf"\[{name}\] .*hvtest: net spoof {re.escape(gw)} ok")
     # dropped by the switch: no answer at all, so the guest's connect times out
     for name in names:
         for target in ("10.0.2.2:10809", "10.0.2.15:10809"):
@@ -184,6 +188,11 @@ def test_bochs_vsi_networks(c):
                       text)
         c.check(m and int(m.group(1)) > 0,
                 f"{name}'s frames to storage are not counted: {m.group(0) if m else text!r}")
+    for name in ("natvm", "srv"):
+        m = re.search(rf"vsi {name}: network [^\n]*\n(?:.*\n){{0,6}}?\s+sent:[^\n]*spoofed (\d+)",
+                      text)
+        c.check(m and int(m.group(1)) >= 4,
+                f"{name}'s forged frames are not counted: {m.group(0) if m else text!r}")
     for name in names:
         c.expect(rf"\[{name}\] .*hvtest: done", timeout=timeout)
     c.expect_absent(r"hvtest: FAIL|Kernel panic|faulted and stopped|soft lockup")
