@@ -90,6 +90,12 @@ static int init_network(u32 i)
 	return dhcps_init(&w->dhcps, &dc);
 }
 
+/* A nat VSI answering a client that came in through a forward (nat_forward_reply()). */
+static bool fwd_reply(void *ctx, const struct sw_frame *f)
+{
+	return nat_forward_reply(&ns->nat, f->ip_src, f->sport, f->ip_dst, f->dport, ns->now_ms);
+}
+
 void netsw_init(const struct hv_config *cfg)
 {
 	bool used[CONFIG_MAX_NETWORKS] = { false }, uplink = false;
@@ -108,6 +114,7 @@ void netsw_init(const struct hv_config *cfg)
 	ns->cfg = cfg;
 	ns->uplink = ns->host = -1;
 	sw_init(&ns->sw, 0);
+	ns->sw.fwd_reply = fwd_reply;
 	nat_init(&ns->nat, 0, NETSW_NAT_PORT_LO, NETSW_NAT_PORT_HI);
 	for (u32 i = 0; i < cfg->nr_vsis; i++)
 		if (cfg->vsi[i].disk.present)
@@ -252,6 +259,7 @@ bool netsw_uplink_input(u8 *frame, size_t len, u64 now_ms)
 
 	if (!ns || ns->uplink < 0 || !ns->nic)
 		return true;
+	ns->now_ms = now_ms;
 	if (netsw_gw_nat_inbound(frame, len, now_ms))
 		return false;
 	sw_ingress(&ns->sw, (u32)ns->uplink, frame, len, now_ms, &d);
@@ -305,6 +313,7 @@ bool netsw_poll(u64 now_ms)
 
 	if (!ns)
 		return false;
+	ns->now_ms = now_ms;
 	if (ns->uplink >= 0)
 		track_address();
 	for (u32 i = 0; i < ns->nr_vp; i++) {

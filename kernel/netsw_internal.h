@@ -51,6 +51,7 @@ struct netsw {
 	struct vport vp[CONFIG_MAX_VSIS];
 	u32 nr_vp;
 	u64 last_frame_ms, last_tick_ms;
+	u64 now_ms; /* the clock at the last poll or uplink frame */
 	u8 frame[ETH_FRAME_MAX];
 	u8 out[DHCPS_REPLY_MAX + ETH_FRAME_MAX]; /* what a gateway sends */
 };

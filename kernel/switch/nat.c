@@ -139,6 +139,20 @@ static bool row_live(const struct nat_row *r, u64 now_ms)
 	return r->used && (now_ms < r->seen_ms || now_ms - r->seen_ms < row_timeout(r));
 }
 
+bool nat_forward_reply(const struct nat_table *t, u32 in_ip, u16 in_port, u32 rem_ip, u16 rem_port,
+		       u64 now_ms)
+{
+	for (u32 i = 0; i < NAT_ROWS; i++) {
+		const struct nat_row *r = &t->rows[i];
+
+		if (row_live(r, now_ms) && r->fwd && r->proto == IP_PROTO_TCP &&
+		    r->state != NAT_TCP_RST && r->in_ip == in_ip && r->in_port == in_port &&
+		    r->rem_ip == rem_ip && r->rem_port == rem_port)
+			return true;
+	}
+	return false;
+}
+
 u32 nat_expire(struct nat_table *t, u64 now_ms)
 {
 	u32 n = 0;

@@ -151,7 +151,9 @@ enum sw_reason sw_ingress_check(const struct sw_switch *sw, const struct sw_poli
 		if (r != SW_FORWARDED)
 			return r;
 	}
-	if (sw_storage_bound(sw, f))
+	if (sw_storage_bound(sw, f) &&
+	    !(pol->mode == SW_MODE_NAT && f->ip_proto == IP_PROTO_TCP && !f->ip_frag &&
+	      f->ip_dst != sw->host_ip && sw->fwd_reply && sw->fwd_reply(sw->fwd_reply_ctx, f)))
 		return SW_DROP_STORAGE;
 	return SW_FORWARDED;
 }

@@ -237,6 +237,17 @@ static void test_forward_retarget(void **state)
 	assert_int_equal(in(IP_PROTO_TCP, REM2_IP, 6666, 8080, TCP_SYN, VSI2_IP, T0), 80);
 	/* the connection opened before the move keeps going to the old address */
 	assert_int_equal(in(IP_PROTO_TCP, REM_IP, 5555, 8080, TCP_ACK, VSI_IP, T0), 80);
+	/* the answers of forwarded connections are known as such, nothing else */
+	assert_true(nat_forward_reply(&nat, VSI_IP, 80, REM_IP, 5555, T0));
+	assert_true(nat_forward_reply(&nat, VSI2_IP, 80, REM2_IP, 6666, T0));
+	assert_false(nat_forward_reply(&nat, VSI_IP, 80, REM_IP, 5556, T0));
+	assert_false(nat_forward_reply(&nat, VSI_IP, 81, REM_IP, 5555, T0));
+	assert_false(nat_forward_reply(&nat, VSI2_IP, 80, REM_IP, 5555, T0));
+	assert_false(
+	    nat_forward_reply(&nat, VSI_IP, 80, REM_IP, 5555, T0 + NAT_TIMEOUT_TCP_TRANS_MS));
+	/* an outbound connection is no forward's answer */
+	assert_int_equal(out(IP_PROTO_TCP, VSI_IP, 3000, REM_IP, 443, TCP_SYN, T0), 20000);
+	assert_false(nat_forward_reply(&nat, VSI_IP, 3000, REM_IP, 443, T0));
 }
 
 static void test_malformed(void **state)

@@ -200,6 +200,46 @@ static void test_storage_bound(void **state)
 	assert_int_equal(sw.ports[P_D].in[SW_DROP_STORAGE], 1);
 }
 
+static u32 fwd_reply_calls;
+
+/* Stands in for nat_forward_reply(): only B's port 80 answering STORAGE_IP:5555. */
+static bool fake_fwd_reply(void *ctx, const struct sw_frame *f)
+{
+	(void)ctx;
+	fwd_reply_calls++;
+	return f->ip_src == B_IP && f->sport == 80 && f->ip_dst == STORAGE_IP && f->dport == 5555;
+}
+
+/* A nat VSI may answer a forwarded client that sits on a storage server's address. */
+static void test_storage_bound_forward_reply(void **state)
+{
+	size_t n;
+
+	(void)state;
+	sw.fwd_reply = fake_fwd_reply;
+	n = fr_eth_ipv4(fr, mac_gw, mac_vsi[P_B], IP_PROTO_TCP, B_IP, 80, STORAGE_IP, 5555, 0);
+	assert_int_equal(in(P_B, n), 1);
+	assert_int_equal(d.out_mask, 1u << P_GW);
+	/* any other port of the server stays out of reach, and so does UDP */
+	n = fr_eth_ipv4(fr, mac_gw, mac_vsi[P_B], IP_PROTO_TCP, B_IP, 80, STORAGE_IP, 10809, 0);
+	assert_int_equal(in(P_B, n), 0);
+	assert_int_equal(d.reason, SW_DROP_STORAGE);
+	assert_int_equal(udp(P_B, mac_gw, mac_vsi[P_B], B_IP, STORAGE_IP), 0);
+	assert_int_equal(d.reason, SW_DROP_STORAGE);
+	/* only nat VSIs have forwards: a bridged or internal one is never asked */
+	fwd_reply_calls = 0;
+	n = fr_eth_ipv4(fr, mac_lan, mac_vsi[P_A], IP_PROTO_TCP, A_IP, 80, STORAGE_IP, 5555, 0);
+	assert_int_equal(in(P_A, n), 0);
+	n = fr_eth_ipv4(fr, mac_vsi[P_E], mac_vsi[P_D], IP_PROTO_TCP, D_IP, 80, STORAGE_IP, 5555,
+			0);
+	assert_int_equal(in(P_D, n), 0);
+	assert_int_equal(fwd_reply_calls, 0);
+	/* nor is the hypervisor's own address ever an answer's destination */
+	n = fr_eth_ipv4(fr, mac_gw, mac_vsi[P_B], IP_PROTO_TCP, B_IP, 80, HOST_IP, 5555, 0);
+	assert_int_equal(in(P_B, n), 0);
+	assert_int_equal(d.reason, SW_DROP_STORAGE);
+}
+
 /* The hypervisor's storage traffic: to the uplink, never flooded to a VSI. */
 static void test_host_unicast_not_flooded(void **state)
 {
@@ -310,6 +350,7 @@ int main(void)
 		cmocka_unit_test_setup(test_arp_for_others, setup),
 		cmocka_unit_test_setup(test_broadcast_contained, setup),
 		cmocka_unit_test_setup(test_storage_bound, setup),
+		cmocka_unit_test_setup(test_storage_bound_forward_reply, setup),
 		cmocka_unit_test_setup(test_host_unicast_not_flooded, setup),
 		cmocka_unit_test_setup(test_policy_tags_types_down, setup),
 		cmocka_unit_test_setup(test_mac_table_full, setup),

@@ -86,6 +86,14 @@ int nat_retarget_forward(struct nat_table *t, u16 host_port, u32 vsi_ip);
 int nat_outbound(struct nat_table *t, u8 *ip, size_t len, u64 now_ms);
 /* A datagram from outside to the outside address: the same, rewriting the destination. */
 int nat_inbound(struct nat_table *t, u8 *ip, size_t len, u64 now_ms);
+/*
+ * Is a TCP segment from in_ip:in_port to rem_ip:rem_port the inside half of
+ * a live connection a forward opened from outside? The switch lets such
+ * answers through even when rem_ip is a storage server's address: they can
+ * only reach the client's own socket, never a listening port.
+ */
+bool nat_forward_reply(const struct nat_table *t, u32 in_ip, u16 in_port, u32 rem_ip, u16 rem_port,
+		       u64 now_ms);
 /* Free the rows whose timeout passed; returns how many. */
 u32 nat_expire(struct nat_table *t, u64 now_ms);
 

@@ -64,6 +64,8 @@ struct sw_port {
 	u64 out[SW_REASONS]; /* frames the switch handed (or failed to hand) to it */
 };
 
+struct sw_frame;
+
 struct sw_mac_entry {
 	u8 mac[ETH_ALEN];
 	u16 network;
@@ -81,6 +83,12 @@ struct sw_switch {
 	u32 host_ip;		       /* the hypervisor's own address on the uplink */
 	u16 host_fwd[SW_HOST_FWD_MAX]; /* forward = tcp:HOSTPORT:... host ports */
 	u32 nhost_fwd;
+	/*
+	 * Optional: a storage-bound frame of a nat VSI that answers a connection
+	 * a forward let in (nat_forward_reply()) goes through after all.
+	 */
+	bool (*fwd_reply)(void *ctx, const struct sw_frame *f);
+	void *fwd_reply_ctx;
 };
 
 /* What sw_classify() found; offsets are from the start of the frame. */
