@@ -508,7 +508,7 @@ static void rom_missing(struct parser *p, const char *name)
 		line_error(p, "no boot module named '%.40s'; modules: %s", name, list);
 }
 
-/* "rom": the name of an existing boot module of 1 byte to 1 MiB. */
+/* "rom": the name of an existing boot module of 1 byte to 4 MiB (check_rom: 1 MiB unless OVMF). */
 static void parse_rom(struct parser *p, char *val)
 {
 	const struct config_env *env = p->env;
@@ -535,10 +535,22 @@ static void parse_rom(struct parser *p, char *val)
 	} else if (env->module_sizes && env->module_sizes[i] == 0) {
 		line_error(p, "boot module '%s' is empty; a ROM holds at least the reset vector",
 			   val);
-	} else if (env->module_sizes && env->module_sizes[i] > CONFIG_ROM_MAX) {
-		line_error(p, "boot module '%s' is %s; a ROM is at most 1 MiB", val,
+	} else if (env->module_sizes && env->module_sizes[i] > CONFIG_OVMF_MAX) {
+		line_error(p, "boot module '%s' is %s; a ROM is at most 4 MiB", val,
 			   size_text(size, sizeof(size), env->module_sizes[i]));
 	}
+}
+
+static void parse_firmware(struct parser *p, char *val)
+{
+	static const char *const kinds[] = {
+		[VSI_FW_NATIVE] = "native",
+		[VSI_FW_OVMF] = "ovmf",
+	};
+	int fw = config_choice(p, "firmware", val, kinds, ARRAY_SIZE(kinds), "native or ovmf");
+
+	if (fw >= 0)
+		p->vsi->firmware = fw;
 }
 
 static void parse_fault(struct parser *p, char *val)
@@ -794,6 +806,7 @@ static const struct key_desc vsi_keys[NR_VSI_KEYS] = {
 	[VSI_NET] = { "net", "net = lan", false, config_parse_net, false },
 	[VSI_MAC] = { "mac", "mac = 52:54:00:12:34:57", false, config_parse_mac, false },
 	[VSI_FORWARD] = { "forward", "forward = tcp:8080:80", false, config_parse_forward, true },
+	[VSI_FIRMWARE] = { "firmware", "firmware = ovmf", false, parse_firmware, false },
 };
 
 static const struct section_desc hv_section = {
@@ -807,7 +820,7 @@ static const struct section_desc vsi_section = {
 	"[vsi NAME]",
 	vsi_keys,
 	NR_VSI_KEYS,
-	"cpus, memory, rom, on_triple_fault, autostart, disk, net, mac, forward",
+	"cpus, memory, rom, on_triple_fault, autostart, disk, net, mac, forward, firmware",
 };
 
 /* The key of section d called name, or NULL. */
@@ -1090,6 +1103,28 @@ static void check_required(struct parser *p, u32 i)
 				  vsi->name, vsi_keys[k].name, vsi_keys[k].example);
 }
 
+/* What the ROM's size and the RAM must be for the VSI's firmware (known once the section ends). */
+static void check_rom(struct parser *p, u32 i)
+{
+	const struct vsi_config *vsi = &p->out->vsi[i];
+	const struct config_env *env = p->env;
+	int m = find_module(env, vsi->rom);
+	char size[32];
+
+	if (vsi->firmware == VSI_FW_OVMF) {
+		if (vsi->ram_size && vsi->ram_size < CONFIG_OVMF_RAM_MIN)
+			add_error(p, p->vsi_seen[i][VSI_MEMORY],
+				  "VSI '%s' boots OVMF, which needs memory = 64M or more",
+				  vsi->name);
+		return;
+	}
+	if (m >= 0 && env->module_sizes && env->module_sizes[m] > CONFIG_ROM_MAX)
+		add_error(p, p->vsi_seen[i][VSI_ROM],
+			  "boot module '%s' is %s; a ROM is at most 1 MiB (is it OVMF? then add "
+			  "'firmware = ovmf')",
+			  vsi->rom, size_text(size, sizeof(size), env->module_sizes[m]));
+}
+
 /* The VSI before VSI i that holds cpu, or -1. */
 static int cpu_owner(const struct hv_config *out, u32 i, u32 cpu)
 {
@@ -1239,6 +1274,7 @@ int config_parse(const char *text, size_t len, const struct config_env *env, str
 	}
 	for (u32 i = 0; i < out->nr_vsis; i++) {
 		check_required(&p, i);
+		check_rom(&p, i);
 		check_cpu_owners(&p, i);
 	}
 	check_ram(&p);

@@ -38,6 +38,7 @@ enum vsi_key {
 	VSI_NET,
 	VSI_MAC,
 	VSI_FORWARD,
+	VSI_FIRMWARE,
 	NR_VSI_KEYS
 };
 enum net_key {

@@ -136,7 +136,10 @@ static void check_accepted(const struct hv_config *cfg, const struct config_erro
 		}
 		CHECK(v->ram_size >= CONFIG_RAM_ALIGN && v->ram_size % CONFIG_RAM_ALIGN == 0);
 		total += v->ram_size;
-		CHECK(m >= 0 && module_sizes[m] > 0 && module_sizes[m] <= CONFIG_ROM_MAX);
+		CHECK(m >= 0 && module_sizes[m] > 0 &&
+		      module_sizes[m] <=
+			  (v->firmware == VSI_FW_OVMF ? CONFIG_OVMF_MAX : CONFIG_ROM_MAX));
+		CHECK(v->firmware != VSI_FW_OVMF || v->ram_size >= CONFIG_OVMF_RAM_MIN);
 		CHECK(v->on_triple_fault <= VSI_ON_FAULT_RESET);
 		CHECK(v->line >= 1);
 		check_vsi_net(cfg, i);

@@ -836,7 +836,9 @@ static void test_rom_size(void **state)
 			       "vector");
 	expect_ok("[vsi a]\ncpus = 1\nmemory = 2M\nrom = max.rom\n");
 	assert_string_equal(cfg.vsi[0].rom, "max.rom");
-	rom_error("big.rom", "boot module 'big.rom' is 1048577 bytes; a ROM is at most 1 MiB");
+	rom_error("big.rom",
+		  "boot module 'big.rom' is 1048577 bytes; a ROM is at most 1 MiB (is it "
+		  "OVMF? then add 'firmware = ovmf')");
 	env.module_sizes = NULL; /* sizes unknown: not checked */
 	expect_ok("[vsi a]\ncpus = 1\nmemory = 2M\nrom = big.rom\n");
 
@@ -850,6 +852,28 @@ static void test_rom_size(void **state)
 	assert_string_equal(cfg.vsi[0].rom, name);
 	strcat(name, "r");
 	rom_error(name, "is too long: module names have at most 63 characters");
+}
+
+/* firmware = ovmf: a ROM up to 4 MiB, and RAM enough for OVMF's PEI and DXE */
+static void test_firmware(void **state)
+{
+	static const char *const mods[] = { "big.rom", "max.rom", "huge.rom" };
+	static const u64 sizes[] = { 2 * MiB, 1 * MiB, 4 * MiB + 1 };
+
+	(void)state;
+	env.modules = mods;
+	env.module_sizes = sizes;
+	env.nr_modules = ARRAY_SIZE(mods);
+	expect_ok("[vsi a]\ncpus = 1\nmemory = 64M\nrom = big.rom\nfirmware = ovmf\n");
+	assert_int_equal(cfg.vsi[0].firmware, VSI_FW_OVMF);
+	expect_ok("[vsi a]\nfirmware = native\ncpus = 1\nmemory = 2M\nrom = max.rom\n");
+	assert_int_equal(cfg.vsi[0].firmware, VSI_FW_NATIVE);
+	expect_one_error("[vsi a]\ncpus = 1\nmemory = 32M\nrom = big.rom\nfirmware = ovmf\n", 3,
+			 "VSI 'a' boots OVMF, which needs memory = 64M or more");
+	expect_one_error("[vsi a]\ncpus = 1\nmemory = 64M\nrom = max.rom\nfirmware = uefi\n", 5,
+			 "firmware = 'uefi' is not valid");
+	expect_one_error("[vsi a]\ncpus = 1\nmemory = 64M\nrom = huge.rom\nfirmware = ovmf\n", 4,
+			 "boot module 'huge.rom' is 4194305 bytes; a ROM is at most 4 MiB");
 }
 
 /* ---- policies and yes/no ---- */
@@ -1461,6 +1485,7 @@ int main(void)
 		cmocka_unit_test_setup(test_memory_exactly_free, setup),
 		cmocka_unit_test_setup(test_rom, setup),
 		cmocka_unit_test_setup(test_rom_size, setup),
+		cmocka_unit_test_setup(test_firmware, setup),
 		cmocka_unit_test_setup(test_choices, setup),
 		cmocka_unit_test_setup(test_max_vsis, setup),
 		cmocka_unit_test_setup(test_extra_vsi_checked, setup),

@@ -21,6 +21,10 @@
 #define CONFIG_RAM_MAX	  (3 * GiB) /* RAM lies below the 32-bit I/O window */
 #define CONFIG_ROM_MAX	  (1 * MiB)
 
+/* firmware = ovmf: OVMF.fd is 2 MiB, OVMF_CODE_4M.fd 3.5 MiB */
+#define CONFIG_OVMF_MAX	    (4 * MiB)
+#define CONFIG_OVMF_RAM_MIN (64 * MiB)
+
 #define CONFIG_EXPORT_MAX  64	 /* NBD export name, NUL included */
 #define CONFIG_NBD_PORT	   10809 /* the NBD port (IANA) */
 #define CONFIG_IO_DEADLINE 30	 /* seconds a disk request may wait for its server */
@@ -88,6 +92,12 @@ struct disk_config {
 	u32 line;
 };
 
+/* What the ROM is, and so which platform the VSI gets (docs/vsi-platform.md). */
+enum vsi_firmware {
+	VSI_FW_NATIVE = 0, /* our firmware or a test ROM: the vsi-pc platform */
+	VSI_FW_OVMF,	   /* Debian's OVMF: i440FX, PIIX3/PIIX4, the ACPI PM timer */
+};
+
 enum vsi_fault_policy {
 	VSI_ON_FAULT_STOP = 0,
 	VSI_ON_FAULT_RESET = 1,
@@ -99,6 +109,7 @@ struct vsi_config {
 	u32 cpus[CONFIG_MAX_CPUS]; /* physical CPU numbers, in the order given: vCPU i -> cpus[i] */
 	u64 ram_size;		   /* bytes, a multiple of CONFIG_RAM_ALIGN */
 	char rom[BOOT_MODNAME_MAX]; /* boot module name */
+	u32 firmware;		    /* enum vsi_firmware */
 	u32 on_triple_fault;	    /* enum vsi_fault_policy */
 	bool autostart;
 	struct disk_config disk;
