@@ -184,6 +184,7 @@ void vsi_platform_reset(struct vsi *v)
 	p->rtc_index = 0;
 	p->pic_mask[0] = p->pic_mask[1] = 0xff;
 	fw_cfg_select(&p->fw_cfg, 0);
+	vsi_ovmf_reset(v);
 	spin_unlock(&p->lock);
 	spin_lock(&v->uart.lock);
 	memset(v->uart.regs, 0, sizeof(v->uart.regs));
@@ -226,6 +227,8 @@ static enum vsi_access pci_data(struct vsi *v, u32 port, u32 size, bool in, u32 
 
 	if (!(addr & PCI_ADDR_ENABLE) || (reg & (size - 1)))
 		return VSI_ACCESS_UNCLAIMED;
+	if (bus == 0 && vsi_is_ovmf(v))
+		return vsi_ovmf_pci(v, dev, fn, reg, size, in, val);
 	if (bus != 0 || fn != 0 || dev > VNET_PCI_DEV || (dev == VDISK_PCI_DEV && !p->disk) ||
 	    (dev == VNET_PCI_DEV && !p->net)) {
 		if (in)
@@ -321,7 +324,7 @@ enum vsi_access vsi_io(struct vcpu *vc, u32 port, u32 size, bool in, u32 *val)
 			*val = rtc_read(p->rtc_index);
 		break;
 	default:
-		r = VSI_ACCESS_UNCLAIMED;
+		r = vsi_is_ovmf(v) ? vsi_ovmf_io(v, port, size, in, val) : VSI_ACCESS_UNCLAIMED;
 		break;
 	}
 	spin_unlock(&p->lock);

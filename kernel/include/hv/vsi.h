@@ -12,6 +12,7 @@
 #include <asm/vcpu.h>
 #include <hv/config.h>
 #include <hv/fw_cfg.h>
+#include <hv/piix.h>
 #include <hv/vioapic.h>
 #include <hv/types.h>
 #include <hv/vlapic.h>
@@ -79,8 +80,9 @@ struct vsi_platform {
 	u32 pci_addr;	       /* CONFIG_ADDRESS, port 0xCF8 */
 	u8 rtc_index;	       /* CMOS index, port 0x70 */
 	u8 pic_mask[2];	       /* 8259 IMRs, as written; nothing is ever raised */
-	struct vsi_disk *disk; /* virtio-blk at 00:01.0, or NULL */
+	struct vsi_disk *disk; /* virtio-blk at 00:01.0 (00:03.0 with OVMF), or NULL */
 	struct vsi_net *net;   /* virtio-net at 00:02.0, or NULL */
+	struct piix piix;      /* OVMF's chipset (kernel/vsi_ovmf.c) */
 	u64 msi_dropped;       /* MSIs to addresses that are no local APIC */
 };
 
@@ -159,6 +161,13 @@ enum vsi_access vsi_io(struct vcpu *vc, u32 port, u32 size, bool in, u32 *val);
 enum vsi_access vsi_mmio(struct vcpu *vc, u64 gpa, u32 size, bool write, u64 *val);
 void vsi_platform_init(struct vsi *v);
 void vsi_platform_reset(struct vsi *v);
+/* The OVMF platform (kernel/vsi_ovmf.c): bus 0 as on i440FX, PIIX4 PM registers. */
+bool vsi_is_ovmf(const struct vsi *v);
+void vsi_ovmf_reset(struct vsi *v);
+enum vsi_access vsi_ovmf_pci(struct vsi *v, u32 dev, u32 fn, u32 reg, u32 size, bool in, u32 *val);
+enum vsi_access vsi_ovmf_io(struct vsi *v, u32 port, u32 size, bool in, u32 *val);
+/* The PM timer read, before any lock or dispatch; false if the access is something else. */
+bool vsi_pm_timer_fast(struct vsi *v, u32 port, u32 size, bool in, u32 *val);
 /* Level of an IOAPIC input pin (any CPU). */
 void vsi_platform_set_irq(struct vsi *v, u32 pin, bool level);
 /* A local APIC's EOI of a level-triggered vector. */
