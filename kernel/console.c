@@ -57,6 +57,19 @@ static void list_exits(const struct vsi *v)
 		console_printf("      exits: none\n");
 }
 
+/* What an OVMF guest costs beyond the exit reasons: PM timer reads, ignored flash writes. */
+static void list_ovmf(const struct vsi *v)
+{
+	u64 tmr = 0, rom = 0;
+
+	for (u32 c = 0; c < v->nr_vcpus; c++) {
+		tmr += v->vcpus[c].pm_timer_reads;
+		rom += v->vcpus[c].rom_writes;
+	}
+	console_printf("      ovmf: PM timer reads %llu, ROM writes ignored %llu\n",
+		       (unsigned long long)tmr, (unsigned long long)rom);
+}
+
 static void cmd_list(void)
 {
 	console_printf("%-12s %-8s %-10s %8s %6s  %s\n", "NAME", "STATE", "CPUS", "RAM", "RESETS",
@@ -83,6 +96,8 @@ static void cmd_list(void)
 			       (unsigned long long)io, (unsigned long long)msr,
 			       (unsigned long long)ipi, (unsigned long long)mmio);
 		list_exits(v);
+		if (vsi_is_ovmf(v))
+			list_ovmf(v);
 	}
 	if (!nr_vsis)
 		console_printf("no VSIs\n");

@@ -81,8 +81,9 @@ enum vsi_access vsi_ovmf_io(struct vsi *v, u32 port, u32 size, bool in, u32 *val
  * loop, hundreds of thousands of times a boot. It only reads the base
  * (one aligned word the guest rarely writes) and the epoch (set at reset).
  */
-bool vsi_pm_timer_fast(struct vsi *v, u32 port, u32 size, bool in, u32 *val)
+bool vsi_pm_timer_fast(struct vcpu *vc, u32 port, u32 size, bool in, u32 *val)
 {
+	struct vsi *v = vc->vsi;
 	const struct piix *x = &v->plat.piix;
 	u32 base;
 
@@ -92,5 +93,6 @@ bool vsi_pm_timer_fast(struct vsi *v, u32 port, u32 size, bool in, u32 *val)
 	if (port != base + PM1_TMR || !(__atomic_load_n(&x->pmregmisc, __ATOMIC_RELAXED) & 1))
 		return false;
 	*val = piix_pm_timer(x->tmr_epoch, rdtsc(), tsc_hz());
+	vc->pm_timer_reads++;
 	return true;
 }

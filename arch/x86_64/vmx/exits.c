@@ -266,7 +266,7 @@ enum vsi_access vmx_port_access(struct vcpu *vc, u32 port, u32 size, bool in, u3
 {
 	enum vsi_access r;
 
-	if (vsi_pm_timer_fast(vc->vsi, port, size, in, val))
+	if (vsi_pm_timer_fast(vc, port, size, in, val))
 		return VSI_ACCESS_DONE;
 	if (port >= PORT_COM1 && port <= PORT_COM1_END) {
 		if (in)

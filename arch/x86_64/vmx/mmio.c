@@ -309,6 +309,8 @@ static enum exit_result emulate(struct vcpu *vc, u64 gpa, bool write, bool rom, 
 	enum vsi_access r = first ? split_access(vc, la, first, in.size, write, &val)
 			    : rom ? VSI_ACCESS_UNCLAIMED
 				  : vsi_mmio(vc, gpa, in.size, write, &val);
+	if (r == VSI_ACCESS_UNCLAIMED && rom && write)
+		vc->rom_writes++; /* flash programming, e.g. OVMF's probe: ignored */
 	if (r == VSI_ACCESS_UNCLAIMED) {
 		vc->mmio_unclaimed++;
 		val = ~0ULL;

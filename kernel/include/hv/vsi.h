@@ -57,6 +57,8 @@ struct vcpu {
 	u64 msr_denied;	    /* RDMSR/WRMSR that got #GP */
 	u64 ipi_dropped;    /* IPIs to destinations outside the VSI */
 	u64 mmio_unclaimed; /* MMIO accesses nothing decodes */
+	u64 rom_writes;	    /* of them, writes to the ROM */
+	u64 pm_timer_reads; /* through the fast path (OVMF) */
 	struct vlapic lapic;
 	struct vcpu_arch arch;
 };
@@ -167,7 +169,7 @@ void vsi_ovmf_reset(struct vsi *v);
 enum vsi_access vsi_ovmf_pci(struct vsi *v, u32 dev, u32 fn, u32 reg, u32 size, bool in, u32 *val);
 enum vsi_access vsi_ovmf_io(struct vsi *v, u32 port, u32 size, bool in, u32 *val);
 /* The PM timer read, before any lock or dispatch; false if the access is something else. */
-bool vsi_pm_timer_fast(struct vsi *v, u32 port, u32 size, bool in, u32 *val);
+bool vsi_pm_timer_fast(struct vcpu *vc, u32 port, u32 size, bool in, u32 *val);
 /* Level of an IOAPIC input pin (any CPU). */
 void vsi_platform_set_irq(struct vsi *v, u32 pin, bool level);
 /* A local APIC's EOI of a level-triggered vector. */
