@@ -1174,6 +1174,48 @@ def test_bochs_linux_two_vsis(c):
 LINUX_TIMEOUT = 1500  # seconds of wall time for Linux guests to finish under Bochs
 
 
+OVMF_FD = "/usr/share/ovmf/OVMF.fd"  # Debian's package ovmf: the non-SMM build
+
+
+def test_bochs_ovmf_to_bds(c):
+    """Debian's stock OVMF boots in a VSI from its reset vector to its boot
+    device selection (BdsDxe's messages or the UEFI shell on the VSI's serial
+    console), beside a hello guest on its own CPU."""
+    cfg = """[vsi uefi]
+cpus = 1
+memory = 128M
+rom = OVMF.fd
+firmware = ovmf
+
+[vsi web]
+cpus = 2
+memory = 4M
+rom = hello.rom
+"""
+    path = os.path.join(c.dir, "hv.cfg")
+    with open(path, "w") as f:
+        f.write(cfg)
+    iso = c.iso("loglevel=info", [path, OVMF_FD, os.path.join(c.build, "guest", "hello.rom")])
+    t0 = time.monotonic()
+    c.machine = hvrun.boot_bochs(c.dir, iso, cpus=3, megs=512)
+    c.expect(r"hv: service CPU \d+: console ready")
+    check_hello(c, "web")
+    # No disk: BDS falls through to the shell built into OVMF.fd, on COM1.
+    c.expect(r"\[uefi\] BdsDxe: starting Boot\d+ \"EFI Internal Shell\"", 300)
+    c.expect(r"\[uefi\] .*UEFI Interactive Shell v2")
+    print(f"  OVMF reached its shell {time.monotonic() - t0:.1f} s after Bochs started")
+    m = c.console("list", r"uefi +running +1 +128M +0  (\d+)/(\d+)/(\d+)/(\d+)[^\n]*\n"
+                  r" +exits:((?:[^\n]*\n)*?) +ovmf: PM timer reads (\d+), ROM writes ignored (\d+)")
+    print("  unclaimed I/O, denied MSRs, dropped IPIs, unclaimed MMIO: " +
+          "/".join(m.group(i) for i in range(1, 5)))
+    print("  exits: " + " ".join(m.group(5).split()))
+    print(f"  PM timer reads {m.group(6)}, ROM writes ignored {m.group(7)}")
+    c.check(int(m.group(6)) > 0, "OVMF never read the PM timer")
+    c.check(int(m.group(7)) > 0, "OVMF's flash probe wrote nothing to the ROM")
+    c.check(m.group(2) == "0", "OVMF was refused an MSR")
+    c.expect_absent(r"FATAL|faulted")
+
+
 CASES = [test_bochs_vmx_root, test_bochs_fault_dump, test_bochs_wx_text, test_bochs_wx_data,
          test_bochs_xapic_silent_ap, test_bochs_extable, test_bochs_no_unrestricted_guest, test_bochs_no_ept,
          test_runner_emulator_dies, test_qemu_uefi_no_vmx, test_bochs_vsi_side_by_side,
@@ -1190,7 +1232,7 @@ CASES = [test_bochs_vmx_root, test_bochs_fault_dump, test_bochs_wx_text, test_bo
          *per_nic(test_qemu_uefi_nic, NICS), test_qemu_virtio_net_legacy_refused,
          test_qemu_no_supported_nic, test_qemu_storage_nic_by_address,
          test_qemu_storage_nic_by_mac, test_bochs_nic, test_bochs_linux_two_vsis,
-         netcases.test_bochs_vsi_networks]
+         netcases.test_bochs_vsi_networks, test_bochs_ovmf_to_bds]
 
 
 def run_case(fn, build):
