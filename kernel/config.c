@@ -1103,6 +1103,26 @@ static void check_required(struct parser *p, u32 i)
 				  vsi->name, vsi_keys[k].name, vsi_keys[k].example);
 }
 
+/* True if part occurs in name. */
+static bool contains(const char *name, const char *part)
+{
+	size_t n = strlen(part);
+
+	for (; *name; name++)
+		if (!strncmp(name, part, n))
+			return true;
+	return false;
+}
+
+/*
+ * Debian's secure-boot builds of OVMF need SMM and a Q35 machine and hang
+ * in PEI on this platform; their bytes do not tell, their names do.
+ */
+static bool ovmf_secure_boot_name(const char *name)
+{
+	return contains(name, "secboot") || contains(name, "snakeoil") || contains(name, ".ms.");
+}
+
 /* What the ROM's size and the RAM must be for the VSI's firmware (known once the section ends). */
 static void check_rom(struct parser *p, u32 i)
 {
@@ -1112,6 +1132,12 @@ static void check_rom(struct parser *p, u32 i)
 	char size[32];
 
 	if (vsi->firmware == VSI_FW_OVMF) {
+		if (ovmf_secure_boot_name(vsi->rom))
+			add_error(
+			    p, p->vsi_seen[i][VSI_ROM],
+			    "'%s' looks like a secure-boot build of OVMF, which needs SMM and a "
+			    "Q35 machine; use OVMF.fd (package ovmf)",
+			    vsi->rom);
 		if (vsi->ram_size && vsi->ram_size < CONFIG_OVMF_RAM_MIN)
 			add_error(p, p->vsi_seen[i][VSI_MEMORY],
 				  "VSI '%s' boots OVMF, which needs memory = 64M or more",

@@ -857,8 +857,9 @@ static void test_rom_size(void **state)
 /* firmware = ovmf: a ROM up to 4 MiB, and RAM enough for OVMF's PEI and DXE */
 static void test_firmware(void **state)
 {
-	static const char *const mods[] = { "big.rom", "max.rom", "huge.rom" };
-	static const u64 sizes[] = { 2 * MiB, 1 * MiB, 4 * MiB + 1 };
+	static const char *const mods[] = { "big.rom", "max.rom", "huge.rom",
+					    "OVMF_CODE_4M.secboot.fd", "OVMF_CODE_4M.ms.fd" };
+	static const u64 sizes[] = { 2 * MiB, 1 * MiB, 4 * MiB + 1, 3584 * KiB, 3584 * KiB };
 
 	(void)state;
 	env.modules = mods;
@@ -874,6 +875,12 @@ static void test_firmware(void **state)
 			 "firmware = 'uefi' is not valid");
 	expect_one_error("[vsi a]\ncpus = 1\nmemory = 64M\nrom = huge.rom\nfirmware = ovmf\n", 4,
 			 "boot module 'huge.rom' is 4194305 bytes; a ROM is at most 4 MiB");
+	expect_one_error("[vsi a]\ncpus = 1\nmemory = 64M\nrom = OVMF_CODE_4M.secboot.fd\n"
+			 "firmware = ovmf\n",
+			 4, "looks like a secure-boot build of OVMF, which needs SMM and a Q35");
+	expect_one_error("[vsi a]\ncpus = 1\nmemory = 64M\nrom = OVMF_CODE_4M.ms.fd\n"
+			 "firmware = ovmf\n",
+			 4, "use OVMF.fd (package ovmf)");
 }
 
 /* ---- policies and yes/no ---- */
