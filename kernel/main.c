@@ -158,8 +158,12 @@ static void memory_init(void)
 
 static const void *phys_map(void *ctx, u64 phys, u64 len)
 {
-	/* Everything below the top of the identity map is reachable. */
-	if (phys == 0 || phys + len < phys)
+	/*
+	 * Everything below the top of the identity map is reachable except page
+	 * 0, which paging_init() leaves unmapped: so the BDA's EBDA pointer
+	 * cannot be read, and the legacy RSDP scan covers the BIOS area only.
+	 */
+	if (phys < PAGE_SIZE || phys + len < phys)
 		return NULL;
 	return (const void *)(uintptr_t)phys;
 }
