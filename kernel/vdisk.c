@@ -175,9 +175,10 @@ static int vdisk_create(struct vsi_disk *d)
 		return err;
 	}
 	d->present = true;
-	pr_info("vsi %s: disk %llu sectors%s at PCI 00:01.0 (virtio-blk)", d->v->name,
+	pr_info("vsi %s: disk %llu sectors%s at PCI 00:%02x.0 (virtio-blk)", d->v->name,
 		(unsigned long long)(p.backend.capacity / 512),
-		p.backend.read_only ? ", read-only" : "");
+		p.backend.read_only ? ", read-only" : "",
+		vsi_is_ovmf(d->v) ? VDISK_OVMF_PCI_DEV : VDISK_PCI_DEV);
 	return 0;
 }
 

@@ -12,8 +12,6 @@
 #include <hv/vnet.h>
 #include <hv/vsi.h>
 
-#define OVMF_DISK_DEV 3 /* 00:01.0 is the PIIX3 here; 00:02.0 is the NIC on both buses */
-
 bool vsi_is_ovmf(const struct vsi *v)
 {
 	return v->cfg && v->cfg->firmware == VSI_FW_OVMF;
@@ -29,7 +27,7 @@ enum vsi_access vsi_ovmf_pci(struct vsi *v, u32 dev, u32 fn, u32 reg, u32 size, 
 {
 	struct vsi_platform *p = &v->plat;
 
-	if (dev == OVMF_DISK_DEV && fn == 0 && p->disk) {
+	if (dev == VDISK_OVMF_PCI_DEV && fn == 0 && p->disk) {
 		if (in)
 			*val = vdisk_cfg_read(p->disk, reg, size);
 		else

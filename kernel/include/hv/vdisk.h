@@ -8,7 +8,8 @@
 
 #include <hv/types.h>
 
-#define VDISK_PCI_DEV 1 /* device number on bus 0 */
+#define VDISK_PCI_DEV	   1 /* device number on bus 0 */
+#define VDISK_OVMF_PCI_DEV 3 /* with firmware = ovmf: 00:01 is the PIIX3 there */
 
 struct vsi;
 struct vsi_disk;
