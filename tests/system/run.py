@@ -1210,7 +1210,7 @@ rom = hello.rom
     c.expect(r"\[uefi\] .*in 1 seconds to skip", 120)
     print(f"  its 5-second countdown ended {time.monotonic() - t1:.1f} s after the VSI started")
     m = c.console("list", r"uefi +running +1 +128M +0  (\d+)/(\d+)/(\d+)/(\d+)[^\n]*\n"
-                  r" +exits:((?:[^\n]*\n)*?) +ovmf: PM timer reads (\d+), ROM writes ignored (\d+)")
+                  r" +exits:((?:[^\n]*\n)*?) +ovmf: PM timer reads (\d+), ROM writes ignored (\d+)\r?\n")
     print("  unclaimed I/O, denied MSRs, dropped IPIs, unclaimed MMIO: " +
           "/".join(m.group(i) for i in range(1, 5)))
     print("  exits: " + " ".join(m.group(5).split()))
@@ -1218,6 +1218,48 @@ rom = hello.rom
     c.check(int(m.group(6)) > 10000, "the countdown did not run on the PM timer")
     c.check(int(m.group(7)) > 0, "OVMF's flash probe wrote nothing to the ROM")
     c.check(m.group(2) == "0", "OVMF was refused an MSR")
+    c.expect_absent(r"FATAL|faulted")
+
+
+def test_bochs_ovmf_boots_from_disk(c):
+    """Stock OVMF in a VSI boots from the VSI's virtio-blk disk (00:03.0, an
+    NBD export) through the removable-media path: a FAT disk holding this
+    project's own UEFI loader and kernel, which start inside the VSI and
+    stop for want of VT-x, without a fault."""
+    image = os.path.join(c.dir, "esp.img")
+    subprocess.run(["sh", os.path.join(ROOT, "tools/mkesp.sh"), "--image", image,
+                    os.path.join(c.dir, "esp"), os.path.join(c.build, "efi/BOOTX64.EFI"),
+                    os.path.join(c.build, "hv.elf"), "loglevel=info"], check=True)
+    cfg = """[hypervisor]
+address = 10.0.2.15/24
+gateway = 10.0.2.2
+
+[vsi uefi]
+cpus = 1
+memory = 128M
+rom = OVMF.fd
+firmware = ovmf
+disk = nbd://10.0.2.2:10809/esp
+"""
+    path = os.path.join(c.dir, "hv.cfg")
+    with open(path, "w") as f:
+        f.write(cfg)
+    iso = c.iso("loglevel=info", [path, OVMF_FD])
+    server = f"qemu-nbd -f raw -t -b 127.0.0.1 -p 10809 -x esp {image} 2>{c.dir}/qemu-nbd.log"
+    c.machine = hvrun.boot_bochs(c.dir, iso, cpus=2, megs=512, nic=True, inside=server)
+    c.expect(r"vsi uefi: disk 16384 sectors at PCI 00:03\.0 \(virtio-blk\)")
+    c.expect(r"vsi uefi: started")
+    t1 = time.monotonic()
+    c.expect(r"\[uefi\] .*BdsDxe: starting Boot\d+ \"[^\"]*\" from PciRoot\(0x0\)/Pci\(0x3,0x0\)",
+             300)
+    c.expect(r"\[uefi\] hv-loader: kernel 0x")
+    print(f"  OVMF started the loader from the disk {time.monotonic() - t1:.1f} s after the VSI "
+          "started")
+    c.expect(r"\[uefi\] \[cpu0\] I boot: loader 'uefi', command line 'loglevel=info'")
+    c.expect(r"\[uefi\] \[cpu0\] E vmx: VT-x is not available")
+    c.expect(r"\[uefi\] \[cpu0\] [EI] hv: halted: VMX could not be enabled")
+    m = c.console("list", r"uefi +running[^\n]*\n +exits:((?:[^\n]*\n)*?) +ovmf: PM timer reads (\d+),")
+    print("  exits: " + " ".join(m.group(1).split()) + f"; PM timer reads {m.group(2)}")
     c.expect_absent(r"FATAL|faulted")
 
 
@@ -1237,7 +1279,8 @@ CASES = [test_bochs_vmx_root, test_bochs_fault_dump, test_bochs_wx_text, test_bo
          *per_nic(test_qemu_uefi_nic, NICS), test_qemu_virtio_net_legacy_refused,
          test_qemu_no_supported_nic, test_qemu_storage_nic_by_address,
          test_qemu_storage_nic_by_mac, test_bochs_nic, test_bochs_linux_two_vsis,
-         netcases.test_bochs_vsi_networks, test_bochs_ovmf_to_bds]
+         netcases.test_bochs_vsi_networks, test_bochs_ovmf_to_bds,
+         test_bochs_ovmf_boots_from_disk]
 
 
 def run_case(fn, build):
