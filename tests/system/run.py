@@ -1258,7 +1258,8 @@ disk = nbd://10.0.2.2:10809/esp
     c.expect(r"\[uefi\] \[cpu0\] I boot: loader 'uefi', command line 'loglevel=info'")
     c.expect(r"\[uefi\] \[cpu0\] E vmx: VT-x is not available")
     c.expect(r"\[uefi\] \[cpu0\] [EI] hv: halted: VMX could not be enabled")
-    m = c.console("list", r"uefi +running[^\n]*\n +exits:((?:[^\n]*\n)*?) +ovmf: PM timer reads (\d+),")
+    m = c.console("list", r"uefi +running[^\n]*\n +exits:((?:[^\n]*\n)*?)"
+                  r" +ovmf: PM timer reads (\d+),")
     print("  exits: " + " ".join(m.group(1).split()) + f"; PM timer reads {m.group(2)}")
     c.expect_absent(r"FATAL|faulted")
 
