@@ -1221,16 +1221,7 @@ rom = hello.rom
     c.expect_absent(r"FATAL|faulted")
 
 
-def test_bochs_ovmf_boots_from_disk(c):
-    """Stock OVMF in a VSI boots from the VSI's virtio-blk disk (00:03.0, an
-    NBD export) through the removable-media path: a FAT disk holding this
-    project's own UEFI loader and kernel, which start inside the VSI and
-    stop for want of VT-x, without a fault."""
-    image = os.path.join(c.dir, "esp.img")
-    subprocess.run(["sh", os.path.join(ROOT, "tools/mkesp.sh"), "--image", image,
-                    os.path.join(c.dir, "esp"), os.path.join(c.build, "efi/BOOTX64.EFI"),
-                    os.path.join(c.build, "hv.elf"), "loglevel=info"], check=True)
-    cfg = """[hypervisor]
+OVMF_DISK_CFG = """[hypervisor]
 address = 10.0.2.15/24
 gateway = 10.0.2.2
 
@@ -1241,9 +1232,20 @@ rom = OVMF.fd
 firmware = ovmf
 disk = nbd://10.0.2.2:10809/esp
 """
+
+
+def test_bochs_ovmf_boots_from_disk(c):
+    """Stock OVMF in a VSI boots from the VSI's virtio-blk disk (00:03.0, an
+    NBD export) through the removable-media path: a FAT disk holding this
+    project's own UEFI loader and kernel, which start inside the VSI and
+    stop for want of VT-x, without a fault."""
+    image = os.path.join(c.dir, "esp.img")
+    subprocess.run(["sh", os.path.join(ROOT, "tools/mkesp.sh"), "--image", image,
+                    os.path.join(c.dir, "esp"), os.path.join(c.build, "efi/BOOTX64.EFI"),
+                    os.path.join(c.build, "hv.elf"), "loglevel=info"], check=True)
     path = os.path.join(c.dir, "hv.cfg")
     with open(path, "w") as f:
-        f.write(cfg)
+        f.write(OVMF_DISK_CFG)
     iso = c.iso("loglevel=info", [path, OVMF_FD])
     server = f"qemu-nbd -f raw -t -b 127.0.0.1 -p 10809 -x esp {image} 2>{c.dir}/qemu-nbd.log"
     c.machine = hvrun.boot_bochs(c.dir, iso, cpus=2, megs=512, nic=True, inside=server)
@@ -1264,6 +1266,32 @@ disk = nbd://10.0.2.2:10809/esp
     c.expect_absent(r"FATAL|faulted")
 
 
+def test_bochs_ovmf_grub_poweroff(c):
+    """A disk laid out as distributions install UEFI systems (GPT, an ESP
+    with Debian's GRUB EFI on the removable-media path) boots in an OVMF VSI;
+    GRUB's halt reaches OVMF's ResetSystem, which powers the VSI off
+    through the PIIX4's PM1 control register."""
+    grub_cfg = os.path.join(c.dir, "grub.cfg")
+    with open(grub_cfg, "w") as f:
+        f.write('echo "GRUB: running on OVMF in a VSI"\nhalt\n')
+    image = os.path.join(c.dir, "grub.img")
+    subprocess.run(["sh", os.path.join(ROOT, "tools/mkgrubdisk.sh"), image, grub_cfg],
+                   check=True)
+    path = os.path.join(c.dir, "hv.cfg")
+    with open(path, "w") as f:
+        f.write(OVMF_DISK_CFG)
+    iso = c.iso("loglevel=info", [path, OVMF_FD])
+    server = f"qemu-nbd -f raw -t -b 127.0.0.1 -p 10809 -x esp {image} 2>{c.dir}/qemu-nbd.log"
+    c.machine = hvrun.boot_bochs(c.dir, iso, cpus=2, megs=512, nic=True, inside=server)
+    c.expect(r"vsi uefi: started")
+    t1 = time.monotonic()
+    c.expect(r"\[uefi\] .*GRUB: running on OVMF in a VSI", 300)
+    print(f"  GRUB ran {time.monotonic() - t1:.1f} s after the VSI started")
+    c.expect(r"vsi uefi: powered off by the guest")
+    c.console("list", r"uefi +stopped")
+    c.expect_absent(r"FATAL|faulted")
+
+
 CASES = [test_bochs_vmx_root, test_bochs_fault_dump, test_bochs_wx_text, test_bochs_wx_data,
          test_bochs_xapic_silent_ap, test_bochs_extable, test_bochs_no_unrestricted_guest, test_bochs_no_ept,
          test_runner_emulator_dies, test_qemu_uefi_no_vmx, test_bochs_vsi_side_by_side,
@@ -1281,7 +1309,8 @@ CASES = [test_bochs_vmx_root, test_bochs_fault_dump, test_bochs_wx_text, test_bo
          test_qemu_no_supported_nic, test_qemu_storage_nic_by_address,
          test_qemu_storage_nic_by_mac, test_bochs_nic, test_bochs_linux_two_vsis,
          netcases.test_bochs_vsi_networks, test_bochs_ovmf_to_bds,
-         test_bochs_ovmf_boots_from_disk]
+         test_bochs_ovmf_boots_from_disk,
+         test_bochs_ovmf_grub_poweroff]
 
 
 def run_case(fn, build):
