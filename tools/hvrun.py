@@ -108,6 +108,9 @@ def host_has_vmx():
     return False
 
 
+HV_ADDRESS = "10.0.2.15"  # the demo's static address (guest/demo/hv.cfg)
+
+
 def netns_prefix():
     """A command prefix running the emulator in a new, empty network namespace."""
     if not shutil.which("unshare"):
@@ -385,6 +388,10 @@ def main():
     ap.add_argument("--nic", choices=["virtio-net-pci", "e1000", "e1000e"],
                     default="virtio-net-pci", help="QEMU's NIC for the hypervisor")
     ap.add_argument("--workdir", help="keep logs here (default: a temp dir)")
+    ap.add_argument("--forward", type=int, action="append", default=[], metavar="PORT",
+                    help="make the hypervisor's TCP PORT (a VSI's forward =) reachable "
+                    "at the host's 127.0.0.1:PORT")
+    ap.add_argument("--forward-note", help="what the forwards reach, printed at start")
     ap.add_argument("--nbd", type=parse_nbd, action="append", default=[],
                     metavar="NAME=IMAGE@PORT", help="serve a disk image to the hypervisor")
     args = ap.parse_args()
@@ -406,15 +413,25 @@ def main():
     hosted = []
     if machine == "bochs":
         m = boot_bochs(workdir, args.iso, args.cpus, args.model, args.megs, echo=True,
-                       nic=bool(servers), inside=" & ".join(servers) if servers else None)
+                       nic=bool(servers), inside=" & ".join(servers) if servers else None,
+                       slirp=[f"hostfwd = tcp::{p}-{HV_ADDRESS}:{p}" for p in args.forward])
+        # slirp listens inside Bochs' namespace: relay the host's port into it
+        hosted = [subprocess.Popen(
+            ["socat", f"TCP-LISTEN:{p},bind=127.0.0.1,reuseaddr,fork",
+             f"EXEC:nsenter --net=/proc/{m.proc.pid}/ns/net socat STDIO TCP\\:127.0.0.1\\:{p}"],
+            start_new_session=True) for p in args.forward if servers]
     else:
         # QEMU's user network reaches the host's loopback at 10.0.2.2.
         hosted = [subprocess.Popen(["sh", "-c", "exec " + cmd], start_new_session=True)
                   for cmd in servers]
-        extra = (["-netdev", "user,id=n0", "-device", f"{args.nic},netdev=n0"]
+        fwd = "".join(f",hostfwd=tcp:127.0.0.1:{p}-{HV_ADDRESS}:{p}" for p in args.forward)
+        extra = (["-netdev", f"user,id=n0{fwd}", "-device", f"{args.nic},netdev=n0"]
                  if servers else [])
         m = boot_qemu(workdir, args.esp, args.cpus, args.megs if args.megs != 512 else 256,
                       kvm, extra=extra, echo=True)
+    for p in args.forward if servers else []:
+        print(f"hvrun: host 127.0.0.1:{p} -> the hypervisor's {HV_ADDRESS}:{p}"
+              + (f": {args.forward_note}" if args.forward_note else ""), file=sys.stderr)
     try:
         status = interactive(m)
     finally:
