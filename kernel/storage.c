@@ -190,12 +190,17 @@ static const char *ip_text(u32 ip, char *buf, size_t len)
 	return buf;
 }
 
-static bool net_bring_up(const struct hv_config *cfg)
+static bool net_bring_up(const struct hv_config *cfg, bool disks)
 {
 	struct net_driver drv;
 	char a[16], g[16];
 
 	st->nic = netdev_probe_for(&cfg->storage_nic, "storage");
+	if (!st->nic && !disks) {
+		pr_err("net: VSIs on nat or bridged networks but no supported NIC was found: they "
+		       "reach nothing outside");
+		return false;
+	}
 	if (!st->nic) {
 		pr_err("storage: VSIs have disks but no supported NIC was found; their disks "
 		       "stay offline");
@@ -222,18 +227,17 @@ void storage_init(const struct hv_config *cfg)
 	struct nbd_params params = { 0 };
 	struct nbd_transport t = { t_connect, t_status, t_send, t_recv, t_close, NULL };
 	char ip[16];
+	bool disks = false;
 
 	for (u32 i = 0; i < cfg->nr_vsis; i++)
-		if (cfg->vsi[i].disk.present)
-			goto have_disks;
-	if (!netsw_needs_uplink())
+		disks |= cfg->vsi[i].disk.present;
+	if (!disks && !netsw_needs_uplink())
 		return; /* nothing needs the NIC */
-have_disks:
 	st = page_alloc_zeroed(sizeof(*st), PAGE_SIZE, 0);
 	st->selftest = selftest_enabled("nbd") || selftest_enabled("nbd-soak");
 	st->rounds = selftest_enabled("nbd-soak") ? SOAK_ROUNDS : 1;
 	st->bench = selftest_enabled("nbd-bench");
-	if (!net_bring_up(cfg))
+	if (!net_bring_up(cfg, disks))
 		return;
 	netsw_set_uplink(st->nic, &st->net);
 	params.deadline_ms = cfg->io_deadline * 1000;

@@ -2,9 +2,9 @@
 
 One Bochs boot runs four Linux VSIs, one per network mode and two on the
 internal network, each with its own NBD disk. Everything outside lives in
-Bochs' network namespace: the NBD servers and a web server (10.9.0.1, an
-address of the namespace that is no storage server) that slirp reaches, and
-the clients that come in through slirp's host forwards. run.py sets `lib`
+Bochs' network namespace, which slirp reaches through its gateway 10.0.2.2:
+the NBD servers (10.9.0.2), a web server (10.9.0.1), and the clients that
+come in through slirp's host forwards (seen from 10.0.2.2). run.py sets `lib`
 to itself before calling these cases.
 """
 import hashlib
@@ -14,8 +14,12 @@ import re
 lib = None  # tests/system/run.py
 
 FETCH_BYTES = 256 * 1024
+FLOOD_S = 40  # guest seconds the bridged VSI floods the LAN while the others run their steps
 SERVE_SECTORS = 512  # what each serving guest sends: 256 KiB of its pattern
 OUTSIDE_IP = "10.9.0.1"  # the namespace's web server, outside every VSI network
+# The NBD servers: another address of the namespace, reached through slirp's
+# gateway. Not 10.0.2.2, which is where slirp's host forwards come from.
+STORAGE_IP = "10.9.0.2"
 
 NET_CFG = """[hypervisor]
 address = 10.0.2.15/24
@@ -36,7 +40,7 @@ subnet = 10.0.5.0/24
 cpus = 1
 memory = 192M
 rom = firmware.rom
-disk = nbd://10.0.2.2:10809/natvm
+disk = nbd://10.9.0.2:10809/natvm
 net = outside
 forward = tcp:8080:80
 
@@ -44,21 +48,21 @@ forward = tcp:8080:80
 cpus = 2
 memory = 192M
 rom = firmware.rom
-disk = nbd://10.0.2.2:10810/bridgevm
+disk = nbd://10.9.0.2:10810/bridgevm
 net = lan
 
 [vsi srv]
 cpus = 3
 memory = 192M
 rom = firmware.rom
-disk = nbd://10.0.2.2:10811/srv
+disk = nbd://10.9.0.2:10811/srv
 net = backend
 
 [vsi cli]
 cpus = 4
 memory = 192M
 rom = firmware.rom
-disk = nbd://10.0.2.2:10812/cli
+disk = nbd://10.9.0.2:10812/cli
 net = backend
 """
 
@@ -111,7 +115,9 @@ def test_bochs_vsi_networks(c):
     unreachable, and those frames are counted as storage drops; frames from
     a forged MAC or source address get no answer and are counted; while every
     VSI's own disk keeps working (each writes and checks its pattern, and
-    the server's file holds exactly that)."""
+    the server's file holds exactly that). Meanwhile the bridged VSI floods
+    the LAN with echo requests for FLOOD_S seconds: the others' transfers,
+    pings and disks still finish."""
     names = ("natvm", "bridgevm", "srv", "cli")
     blob = os.path.join(c.dir, "www", "blob")
     os.makedirs(os.path.dirname(blob), exist_ok=True)
@@ -120,14 +126,14 @@ def test_bochs_vsi_networks(c):
         f.write(data)
     blob_sha = hashlib.sha256(data).hexdigest()
     fetch = f"hvtest.fetch=http://{OUTSIDE_IP}:8000/blob,{blob_sha}"
-    storage = "hvtest.noreach=10.0.2.2:10809,10.0.2.15:10809"
+    storage = f"hvtest.noreach={STORAGE_IP}:10809,10.0.2.15:10809"
     serve = (f"hvtest.serve=80 hvtest.serve_sectors={SERVE_SECTORS} hvtest.serve_n=1 "
              "hvtest.hold_s=1500")
     common = "hvtest.sectors=2048 hvtest.timeout=60 hvtest.xfer_s=600"
     append = {
         "natvm": f"hvtest.net=dhcp {serve} hvtest.ping=10.0.3.1 {fetch} {storage} "
                  "hvtest.spoof=10.0.3.1",
-        "bridgevm": f"hvtest.net=dhcp {serve} {fetch} {storage}",
+        "bridgevm": f"hvtest.net=dhcp {serve} hvtest.flood=10.0.2.2,{FLOOD_S} {fetch} {storage}",
         "srv": f"hvtest.net=dhcp {serve} hvtest.ping=10.0.5.1 {storage} hvtest.spoof=10.0.5.1",
         "cli": f"hvtest.net=dhcp hvtest.peer=10.0.5.10:80,{served_sha('srv')} "
                f"hvtest.noreach={OUTSIDE_IP}:8000 {storage}",
@@ -137,16 +143,18 @@ def test_bochs_vsi_networks(c):
     with open(client, "w") as f:
         f.write(CLIENT)
     want = SERVE_SECTORS * 512
-    servers = [f"qemu-nbd -f raw -t -b 127.0.0.1 -p {10809 + i} -x {n} {disks[n]} "
-               f"2>{c.dir}/nbd-{n}.log" for i, n in enumerate(names)]
-    servers += [f"ip addr add {OUTSIDE_IP}/32 dev lo",
+    addrs = f"ip addr add {OUTSIDE_IP}/32 dev lo && ip addr add {STORAGE_IP}/32 dev lo"
+    servers = [f"qemu-nbd -f raw -t -b {STORAGE_IP} -p {10809 + i} -x {n} {disks[n]} "
+                f"2>{c.dir}/nbd-{n}.log" for i, n in enumerate(names)]
+    servers += [
                 f"python3 -m http.server --bind {OUTSIDE_IP} --directory {c.dir}/www 8000 "
                 f">{c.dir}/http.log 2>&1",
                 f"python3 {client} 127.0.0.1 8080 {want} {c.dir}/via-forward.bin",
                 f"python3 {client} 127.0.0.1 8081 {want} {c.dir}/via-bridge.bin"]
     iso = c.vsi_iso(NET_CFG, ["firmware.rom"])
     c.machine = lib.hvrun.boot_bochs(
-        c.dir, iso, cpus=5, megs=1024, nic=True, inside=" & ".join(servers),
+        c.dir, iso, cpus=5, megs=1024, nic=True,
+        inside=f"{addrs} && {{ {' & '.join(servers)} ; }}",
         slirp=["dhcpstart = 10.0.2.50",
                "hostfwd = tcp::8080-10.0.2.15:8080",
                "hostfwd = tcp::8081-10.0.2.50:80"])
@@ -167,11 +175,14 @@ def test_bochs_vsi_networks(c):
         c.expect(rf"\[{name}\] .*hvtest: net fetch http://{re.escape(OUTSIDE_IP)}:8000/blob "
                  rf"sha256 ok {FETCH_BYTES} bytes")
     c.expect(r"\[cli\] .*hvtest: net peer 10\.0\.5\.10:80 sha256 ok")
+    flood = c.expect(r"\[bridgevm\] .*hvtest: net flood 10\.0\.2\.2 done: (\d+) frames",
+                     timeout=timeout)
+    c.check(int(flood.group(1)) >= 1000, f"the flood sent only {flood.group(1)} frames")
     for name, gw in (("natvm", "10.0.3.1"), ("srv", "10.0.5.1")):
         c.expect(rf"\[{name}\] .*hvtest: net spoof {re.escape(gw)} ok")
     # dropped by the switch: no answer at all, so the guest's connect times out
     for name in names:
-        for target in ("10.0.2.2:10809", "10.0.2.15:10809"):
+        for target in (f"{STORAGE_IP}:10809", "10.0.2.15:10809"):
             c.expect(rf"\[{name}\] .*hvtest: net noreach {re.escape(target)} "
                      r"ok \((timeout|unreachable)\)")
     c.expect(rf"\[cli\] .*hvtest: net noreach {re.escape(OUTSIDE_IP)}:8000 ok")
