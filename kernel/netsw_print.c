@@ -90,6 +90,8 @@ void netsw_print(void)
 		struct vport *p = &ns->vp[i];
 		const struct sw_port *sp = &ns->sw.ports[p->port];
 		struct virtio_net_stats s;
+		u64 resets;
+		u8 status;
 
 		netsw_ip_text(sp->pol.ip, ip, sizeof(ip));
 		netdev_format_mac(sp->pol.mac, mac, sizeof(mac));
@@ -100,12 +102,13 @@ void netsw_print(void)
 						      : "(its own)");
 		print_counters("sent", sp->in);
 		print_counters("received", sp->out);
-		vnet_stats(p->n, &s);
+		vnet_stats(p->n, &s, &status, &resets);
 		console_printf(
-		    "    device: tx %llu, rx %llu, tx bad %llu, rx no buffer %llu, rx bad buffer "
-		    "%llu, rx too small %llu\n",
-		    (unsigned long long)s.tx_frames, (unsigned long long)s.rx_frames,
+		    "    device: status 0x%02x, tx %llu, rx %llu, tx bad %llu, rx no buffer %llu, "
+		    "rx bad buffer %llu, rx too small %llu, needs-reset %llu\n",
+		    status, (unsigned long long)s.tx_frames, (unsigned long long)s.rx_frames,
 		    (unsigned long long)s.tx_bad, (unsigned long long)s.rx_no_buffer,
-		    (unsigned long long)s.rx_bad_buffer, (unsigned long long)s.rx_too_small);
+		    (unsigned long long)s.rx_bad_buffer, (unsigned long long)s.rx_too_small,
+		    (unsigned long long)resets);
 	}
 }

@@ -21,8 +21,19 @@
 struct vsi_net {
 	spinlock_t lock;
 	struct vsi *v;
+	u64 resets_logged; /* needs-reset events already reported */
 	struct virtio_net dev;
 };
+
+/* The guest broke a ring: the device waits for a reset; say so once per event. */
+static void report_broken(struct vsi_net *n)
+{
+	if (n->dev.pci.stats.needs_reset == n->resets_logged)
+		return;
+	n->resets_logged = n->dev.pci.stats.needs_reset;
+	pr_warn("vsi %s: its network device needs a reset: the guest broke a ring (%llu so far)",
+		n->v->name, (unsigned long long)n->resets_logged);
+}
 
 static void *ram_map(void *ctx, u64 gpa, u64 len)
 {
@@ -69,6 +80,7 @@ size_t vnet_tx(struct vsi_net *n, u8 *frame)
 
 	spin_lock(&n->lock);
 	len = virtio_net_tx(&n->dev, frame);
+	report_broken(n);
 	spin_unlock(&n->lock);
 	return len;
 }
@@ -79,14 +91,17 @@ int vnet_rx(struct vsi_net *n, const u8 *frame, size_t len)
 
 	spin_lock(&n->lock);
 	rc = virtio_net_rx(&n->dev, frame, len);
+	report_broken(n);
 	spin_unlock(&n->lock);
 	return rc;
 }
 
-void vnet_stats(struct vsi_net *n, struct virtio_net_stats *out)
+void vnet_stats(struct vsi_net *n, struct virtio_net_stats *out, u8 *status, u64 *needs_reset)
 {
 	spin_lock(&n->lock);
 	*out = n->dev.stats;
+	*status = n->dev.pci.status;
+	*needs_reset = n->dev.pci.stats.needs_reset;
 	spin_unlock(&n->lock);
 }
 

@@ -1,22 +1,31 @@
 /* Freestanding string routines (the compiler may also emit calls to these). */
 #include <hv/string.h>
 
+/*
+ * REP STOSQ/MOVSQ for the bulk, then bytes (SDM Vol. 1 7.3.9.3; DF is
+ * clear in the kernel). Zeroing a VSI's RAM goes through here: a byte loop
+ * held the service CPU, and every VSI's network and disk with it, for
+ * seconds per GiB.
+ */
 void *memset(void *dst, int c, size_t n)
 {
-	u8 *d = dst;
+	u64 pattern = 0x0101010101010101ULL * (u8)c;
+	void *d = dst;
+	size_t q = n / 8, b = n % 8;
 
-	while (n--)
-		*d++ = (u8)c;
+	asm volatile("rep stosq" : "+D"(d), "+c"(q) : "a"(pattern) : "memory");
+	asm volatile("rep stosb" : "+D"(d), "+c"(b) : "a"(pattern) : "memory");
 	return dst;
 }
 
 void *memcpy(void *dst, const void *src, size_t n)
 {
-	u8 *d = dst;
-	const u8 *s = src;
+	void *d = dst;
+	const void *s = src;
+	size_t q = n / 8, b = n % 8;
 
-	while (n--)
-		*d++ = *s++;
+	asm volatile("rep movsq" : "+D"(d), "+S"(s), "+c"(q) : : "memory");
+	asm volatile("rep movsb" : "+D"(d), "+S"(s), "+c"(b) : : "memory");
 	return dst;
 }
 

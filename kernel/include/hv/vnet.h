@@ -21,8 +21,8 @@ int vnet_attach(struct vsi *v);
 size_t vnet_tx(struct vsi_net *n, u8 *frame);
 /* Into the guest's next receive buffer: 0, or -ENOSPC (none posted), -errno. */
 int vnet_rx(struct vsi_net *n, const u8 *frame, size_t len);
-/* A copy of the device's counters. */
-void vnet_stats(struct vsi_net *n, struct virtio_net_stats *out);
+/* A copy of the device's counters, its status byte and how often it needed a reset. */
+void vnet_stats(struct vsi_net *n, struct virtio_net_stats *out, u8 *status, u64 *needs_reset);
 
 /* vCPU side. */
 u32 vnet_cfg_read(struct vsi_net *n, u32 reg, u32 size);
