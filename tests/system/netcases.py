@@ -14,7 +14,7 @@ import re
 lib = None  # tests/system/run.py
 
 FETCH_BYTES = 256 * 1024
-FLOOD_S = 40  # guest seconds the bridged VSI floods the LAN while the others run their steps
+FLOOD_S = 10  # guest seconds the bridged VSI floods the LAN while the others run their steps
 SERVE_SECTORS = 512  # what each serving guest sends: 256 KiB of its pattern
 OUTSIDE_IP = "10.9.0.1"  # the namespace's web server, outside every VSI network
 # The NBD servers: another address of the namespace, reached through slirp's
