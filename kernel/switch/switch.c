@@ -1,7 +1,7 @@
 /*
  * The switch: port table, the per-port policy checked once on ingress and
  * once on egress, a bounded MAC-learning table, and forwarding decisions
- * returned as a port mask (docs/net.md, "The switch (groundwork)").
+ * returned as a port mask (docs/net.md, "VSI networks: the switch").
  *
  * Rules, whatever the mode: a VSI sends only from its own MAC, never as a
  * storage server or the hypervisor (MAC, IPv4 or ARP), never to a storage

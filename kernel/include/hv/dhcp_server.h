@@ -6,7 +6,7 @@
  * only ever hold one address, its own. Authoritative for its subnet: a
  * REQUEST for any other address is NAKed.
  *
- * Portable: no globals, no allocation. Not yet wired to the switch.
+ * Portable: no globals, no allocation. kernel/netsw_gw.c runs one per network.
  */
 #ifndef HV_DHCP_SERVER_H
 #define HV_DHCP_SERVER_H

@@ -8,7 +8,7 @@
  * server inside reachable. Packets are rewritten in place with incremental
  * checksum updates (RFC 1624).
  *
- * Portable: no globals, no allocation. Not yet wired to the switch.
+ * Portable: no globals, no allocation. kernel/netsw_gw.c drives the one table.
  */
 #ifndef HV_NAT_H
 #define HV_NAT_H

@@ -1,13 +1,13 @@
 /*
  * The switch between the VSIs, the physical NIC and the hypervisor's own
- * stack (docs/net.md, "The switch (groundwork)"). Policy is data: each port
+ * stack (docs/net.md, "VSI networks: the switch"). Policy is data: each port
  * has one policy record, checked in one place on the way in
  * (sw_ingress()) and one on the way out (sw_egress_ok()). The switch never
  * copies a frame: it returns the set of ports that get it, and the caller
  * copies and reports ring-full losses with sw_count_out().
  *
- * Portable: no globals, no allocation; the caller owns struct sw_switch.
- * Not yet wired to any device: nothing a guest does reaches this code yet.
+ * Portable: no globals, no allocation; the caller owns struct sw_switch
+ * (kernel/netsw.c, on the service CPU).
  */
 #ifndef HV_SWITCH_H
 #define HV_SWITCH_H
