@@ -109,7 +109,7 @@ $(ESP)/EFI/BOOT/BOOTX64.EFI: $(KERNEL) $(EFI) tools/mkesp.sh $(MODULES) | guest
 
 # The demo's two VSIs boot Linux from disks served by qemu-nbd on loopback (guest/demo/hv.cfg).
 DEMO_RUN := --megs 1024 --nbd web=$(BUILD)/disks/web.img@10809 --nbd db=$(BUILD)/disks/db.img@10810 \
-	    --forward 8080 --forward-note "vsi web's port 80 (its pattern): nc 127.0.0.1 8080 | head"
+	    --forward 8080 --forward-note "vsi web's port 80 (its pattern): socat - TCP:127.0.0.1:8080 | head -c 300"
 
 run: deps all disks
 	$(PYTHON) tools/hvrun.py auto --iso $(ISO) --esp $(ESP) $(DEMO_RUN)
