@@ -14,7 +14,6 @@ import re
 lib = None  # tests/system/run.py
 
 FETCH_BYTES = 256 * 1024
-FLOOD_S = 10  # guest seconds the bridged VSI floods the LAN while the others run their steps
 SERVE_SECTORS = 512  # what each serving guest sends: 256 KiB of its pattern
 OUTSIDE_IP = "10.9.0.1"  # the namespace's web server, outside every VSI network
 # The NBD servers: another address of the namespace, reached through slirp's
@@ -115,9 +114,7 @@ def test_bochs_vsi_networks(c):
     unreachable, and those frames are counted as storage drops; frames from
     a forged MAC or source address get no answer and are counted; while every
     VSI's own disk keeps working (each writes and checks its pattern, and
-    the server's file holds exactly that). Meanwhile the bridged VSI floods
-    the LAN with echo requests for FLOOD_S seconds: the others' transfers,
-    pings and disks still finish."""
+    the server's file holds exactly that)."""
     names = ("natvm", "bridgevm", "srv", "cli")
     blob = os.path.join(c.dir, "www", "blob")
     os.makedirs(os.path.dirname(blob), exist_ok=True)
@@ -133,7 +130,7 @@ def test_bochs_vsi_networks(c):
     append = {
         "natvm": f"hvtest.net=dhcp {serve} hvtest.ping=10.0.3.1 {fetch} {storage} "
                  "hvtest.spoof=10.0.3.1",
-        "bridgevm": f"hvtest.net=dhcp {serve} hvtest.flood=10.0.2.2,{FLOOD_S} {fetch} {storage}",
+        "bridgevm": f"hvtest.net=dhcp {serve} {fetch} {storage}",
         "srv": f"hvtest.net=dhcp {serve} hvtest.ping=10.0.5.1 {storage} hvtest.spoof=10.0.5.1",
         "cli": f"hvtest.net=dhcp hvtest.peer=10.0.5.10:80,{served_sha('srv')} "
                f"hvtest.noreach={OUTSIDE_IP}:8000 {storage}",
@@ -175,9 +172,6 @@ def test_bochs_vsi_networks(c):
         c.expect(rf"\[{name}\] .*hvtest: net fetch http://{re.escape(OUTSIDE_IP)}:8000/blob "
                  rf"sha256 ok {FETCH_BYTES} bytes")
     c.expect(r"\[cli\] .*hvtest: net peer 10\.0\.5\.10:80 sha256 ok")
-    flood = c.expect(r"\[bridgevm\] .*hvtest: net flood 10\.0\.2\.2 done: (\d+) frames",
-                     timeout=timeout)
-    c.check(int(flood.group(1)) >= 1000, f"the flood sent only {flood.group(1)} frames")
     for name, gw in (("natvm", "10.0.3.1"), ("srv", "10.0.5.1")):
         c.expect(rf"\[{name}\] .*hvtest: net spoof {re.escape(gw)} ok")
     # dropped by the switch: no answer at all, so the guest's connect times out
