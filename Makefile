@@ -143,9 +143,12 @@ system-test: all
 	$(PYTHON) tests/system/run.py --build $(BUILD)
 
 bench: deps all
+	$(MAKE) -C tests/bench BUILD=$(abspath $(BUILD)/bench) run
 	$(PYTHON) tests/bench/run.py --build $(BUILD)
 	$(PYTHON) tests/bench/storage.py --build $(BUILD)
-	$(PYTHON) tests/bench/linux.py --build $(BUILD)
+	rm -f $(BUILD)/bench/nbd-bench.txt
+	$(PYTHON) tests/bench/linux.py --build $(BUILD) --raw-out $(BUILD)/bench/nbd-bench.txt
+	$(PYTHON) tests/bench/net.py --build $(BUILD) --raw $(BUILD)/bench/nbd-bench.txt
 	sh tests/hosted/nbd_bench.sh
 
 # make nbd-test: the NBD client against qemu-nbd, nbdkit and nbd-server on 127.0.0.1, with faults.

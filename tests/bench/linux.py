@@ -15,7 +15,9 @@ qemu-nbd in Bochs' network namespace:
 
 Figures are reported, never asserted.
 
-    tests/bench/linux.py [--build build] [--markdown]
+    tests/bench/linux.py [--build build] [--markdown] [--raw-out FILE]
+
+--raw-out keeps the second boot's BENCH lines for tests/bench/net.py.
 """
 import argparse
 import os
@@ -72,6 +74,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--markdown", action="store_true")
+    ap.add_argument("--raw-out", help="write the NBD client's BENCH lines here")
     ap.add_argument("--apicv-off", action="store_true",
                     help="boot the hypervisor with apicv=off (the software local APIC path)")
     args = ap.parse_args()
@@ -105,6 +108,10 @@ def main():
     text2 = boot(work2, raw_disk, iso(work2, "selftest=nbd-bench",
                                       CFG.format(mem="16M", rom="hello.rom"), ["hello.rom"], build),
                  r"BENCH rand-read-qd32 [^\n]*\n")
+    if args.raw_out:
+        os.makedirs(os.path.dirname(os.path.abspath(args.raw_out)), exist_ok=True)
+        with open(args.raw_out, "w") as f:
+            f.write("".join(line + "\n" for line in text2.splitlines() if "BENCH " in line))
     raw = {n: (int(kib) / 1024, int(iops)) for n, _, _, _, _, kib, iops in re.findall(
         r"BENCH (\S+) requests=(\d+) size=(\d+) qd=(\d+) ms=(\d+) kib_per_s=(\d+) iops=(\d+)",
         text2)}
