@@ -212,6 +212,11 @@ def main():
 
     print("VSI networks seen by Linux guests under Bochs (Haswell, 50 M ips; guest clocks "
           f"are emulated time), one transfer at a time, 4 MiB each; boot wall time {wall:.0f} s")
+    serving = re.search(r"\[srv\] [^\n]*hvtest: net serving", text)
+    idle = all(re.search(rf"\[{n}\] [^\n]*hvtest: net lease", text[:serving.start()])
+               for n in GATES) if serving else False
+    print("the internal transfer began " + ("with the other two guests up, waiting at their gates"
+                                            if idle else "while another guest was still booting"))
     print("hypervisor's own TCP on the same e1000 (NBD client, selftest=nbd-bench): "
           + ", ".join(f"{k} {v:.2f} MB/s" for k, v in raw.items() if k.startswith("seq")))
     if args.markdown:
