@@ -228,8 +228,10 @@ def main():
         for label, v, ratio in rows:
             print(f"  {label:44} {v:>28}" + (f"   ratio {ratio}" if ratio else ""))
     print("switch counters at the end (console `net`):")
+    guest = re.compile(r"^\[(?:%s)\] " % "|".join(NAMES))  # guests' lines in between
     print("\n".join("  " + re.sub(r"^\[cpu\d+\] ", "", line)
-                    for line in text[net_at:].splitlines()[1:] if line.strip()))
+                    for line in text[net_at:].splitlines()[1:]
+                    if line.strip() and not guest.match(line)))
     return 0 if all(r[1] != "-" for r in rows) else 1
 
 
