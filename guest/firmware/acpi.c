@@ -197,10 +197,11 @@ _Static_assert(sizeof(struct acpi_madt_lapic) == 8, "Processor Local APIC entry"
 _Static_assert(sizeof(struct acpi_madt_ioapic) == 12, "I/O APIC entry");
 _Static_assert(sizeof(struct acpi_madt_iso) == 10, "Interrupt Source Override entry");
 _Static_assert(sizeof(struct acpi_madt_lapic_nmi) == 6, "Local APIC NMI entry");
+_Static_assert(sizeof(struct acpi_rsdp) == ACPI_RSDP_LEN, "the fw_cfg RSDP file");
 
 /* Where each table goes, as offsets from the start of the buffer. */
 struct acpi_layout {
-	u64 rsdp, xsdt, fadt, madt, dsdt, end;
+	u64 xsdt, fadt, madt, dsdt, end;
 	u32 xsdt_len, madt_len;
 };
 
@@ -268,14 +269,14 @@ static bool acpi_platform_valid(const struct acpi_platform *p)
 	return acpi_dsdt_valid(p->dsdt, p->dsdt_len);
 }
 
-static void acpi_plan(const struct acpi_platform *p, struct acpi_layout *l)
+/* The tables from the XSDT on, starting at offset first (16-byte aligned). */
+static void acpi_plan(const struct acpi_platform *p, struct acpi_layout *l, u64 first)
 {
 	l->xsdt_len = sizeof(struct acpi_header) + 8 * ACPI_XSDT_ENTRIES;
 	l->madt_len = sizeof(struct acpi_madt) + p->nr_cpus * sizeof(struct acpi_madt_lapic) +
 		      sizeof(struct acpi_madt_ioapic) + sizeof(struct acpi_madt_iso) +
 		      sizeof(struct acpi_madt_lapic_nmi);
-	l->rsdp = 0;
-	l->xsdt = ALIGN_UP(l->rsdp + sizeof(struct acpi_rsdp), ACPI_TABLE_ALIGN);
+	l->xsdt = first;
 	l->fadt = ALIGN_UP(l->xsdt + l->xsdt_len, ACPI_TABLE_ALIGN);
 	l->madt = ALIGN_UP(l->fadt + sizeof(struct acpi_fadt), ACPI_TABLE_ALIGN);
 	l->dsdt = ALIGN_UP(l->madt + l->madt_len, ACPI_TABLE_ALIGN);
@@ -415,6 +416,26 @@ void acpi_platform_defaults(struct acpi_platform *p, u32 nr_cpus)
 	p->dsdt_len = (u32)(dsdt_aml_end - dsdt_aml);
 }
 
+void acpi_platform_piix4(struct acpi_platform *p, u32 nr_cpus, u16 pm_base)
+{
+	acpi_platform_defaults(p, nr_cpus);
+	p->sleep_ctl_port = (u16)(pm_base + ACPI_PIIX4_SLEEP_CTL);
+	p->sleep_sts_port = (u16)(pm_base + ACPI_PIIX4_SLEEP_STS);
+	p->dsdt = dsdt_piix_aml;
+	p->dsdt_len = (u32)(dsdt_piix_aml_end - dsdt_piix_aml);
+}
+
+/* XSDT, FADT, MADT and DSDT at b + l's offsets, which the guest sees at base + them. */
+static void acpi_build_tables(u8 *b, const struct acpi_layout *l, const struct acpi_platform *p,
+			      u64 base)
+{
+	memset(b + l->xsdt, 0, l->end - l->xsdt);
+	memcpy(b + l->dsdt, p->dsdt, p->dsdt_len);
+	acpi_build_madt(b + l->madt, l->madt_len, p);
+	acpi_build_fadt((struct acpi_fadt *)(b + l->fadt), p, base + l->dsdt);
+	acpi_build_xsdt(b + l->xsdt, l->xsdt_len, base + l->fadt, base + l->madt);
+}
+
 long acpi_build(void *buf, size_t cap, u64 gpa, const struct acpi_platform *p, u64 *rsdp_gpa)
 {
 	struct acpi_layout l;
@@ -422,18 +443,115 @@ long acpi_build(void *buf, size_t cap, u64 gpa, const struct acpi_platform *p, u
 
 	if (!buf || !rsdp_gpa || !acpi_platform_valid(p) || gpa % ACPI_TABLE_ALIGN)
 		return -FW_EINVAL;
-	acpi_plan(p, &l);
+	/* The RSDP first, at gpa itself. */
+	acpi_plan(p, &l, ALIGN_UP(sizeof(struct acpi_rsdp), ACPI_TABLE_ALIGN));
 	if (cap < l.end)
 		return -FW_ENOSPC;
 	if (gpa + l.end < gpa)
 		return -FW_EINVAL;
 
-	memset(b, 0, l.end);
-	memcpy(b + l.dsdt, p->dsdt, p->dsdt_len);
-	acpi_build_madt(b + l.madt, l.madt_len, p);
-	acpi_build_fadt((struct acpi_fadt *)(b + l.fadt), p, gpa + l.dsdt);
-	acpi_build_xsdt(b + l.xsdt, l.xsdt_len, gpa + l.fadt, gpa + l.madt);
-	acpi_build_rsdp((struct acpi_rsdp *)(b + l.rsdp), gpa + l.xsdt);
-	*rsdp_gpa = gpa + l.rsdp;
+	memset(b, 0, l.xsdt);
+	acpi_build_tables(b, &l, p, gpa);
+	acpi_build_rsdp((struct acpi_rsdp *)b, gpa + l.xsdt);
+	*rsdp_gpa = gpa;
 	return (long)l.end;
+}
+
+/* ---- QEMU's fw_cfg interface: the loader commands ---- */
+
+static u8 *loader_cmd(struct acpi_fwcfg *f, u32 type)
+{
+	u8 *e = f->loader + f->loader_len;
+
+	memset(e, 0, ACPI_LOADER_ENTRY_LEN);
+	memcpy(e, &type, 4);
+	f->loader_len += ACPI_LOADER_ENTRY_LEN;
+	return e + 4;
+}
+
+static void loader_allocate(struct acpi_fwcfg *f, const char *file, u32 align, u8 zone)
+{
+	u8 *a = loader_cmd(f, ACPI_LOADER_ALLOCATE);
+
+	memcpy(a, file, strlen(file));
+	memcpy(a + ACPI_LOADER_FNAME_LEN, &align, 4);
+	a[ACPI_LOADER_FNAME_LEN + 4] = zone;
+}
+
+/* The size-byte field at offset in file holds an offset into the tables file. */
+static void loader_add_ptr(struct acpi_fwcfg *f, const char *file, u32 offset, u8 size)
+{
+	u8 *a = loader_cmd(f, ACPI_LOADER_ADD_PTR);
+
+	memcpy(a, file, strlen(file));
+	memcpy(a + ACPI_LOADER_FNAME_LEN, ACPI_FWCFG_TABLES, sizeof(ACPI_FWCFG_TABLES) - 1);
+	memcpy(a + 2 * ACPI_LOADER_FNAME_LEN, &offset, 4);
+	a[2 * ACPI_LOADER_FNAME_LEN + 4] = size;
+}
+
+/* The byte at result (0 in the file) is set so that [start, start + len) sums to 0. */
+static void loader_add_csum(struct acpi_fwcfg *f, const char *file, u32 result, u32 start, u32 len)
+{
+	u8 *a = loader_cmd(f, ACPI_LOADER_ADD_CSUM);
+	const u32 arg[3] = { result, start, len };
+
+	memcpy(a, file, strlen(file));
+	memcpy(a + ACPI_LOADER_FNAME_LEN, arg, sizeof(arg));
+}
+
+/* Clear a table's checksum byte and have the loader compute it. */
+static void loader_seal(struct acpi_fwcfg *f, u64 table, u32 len)
+{
+	f->tables[table + offsetof(struct acpi_header, checksum)] = 0;
+	loader_add_csum(f, ACPI_FWCFG_TABLES, (u32)table + offsetof(struct acpi_header, checksum),
+			(u32)table, len);
+}
+
+/*
+ * One ADD_POINTER per table reached, so that OVMF, which installs every
+ * table a pointer reaches, installs each once: the FADT's 32-bit DSDT field
+ * stays 0 (OVMF's ACPI table driver fills in both when it installs the
+ * FADT). RSDT and XSDT are OVMF's own; it skips the XSDT it finds.
+ */
+static void acpi_fwcfg_commands(struct acpi_fwcfg *f, const struct acpi_layout *l)
+{
+	const u32 fadt_x_dsdt = (u32)l->fadt + offsetof(struct acpi_fadt, x_dsdt);
+	const u32 xsdt_entry = (u32)l->xsdt + sizeof(struct acpi_header);
+
+	f->loader_len = 0;
+	loader_allocate(f, ACPI_FWCFG_RSDP, ACPI_TABLE_ALIGN, ACPI_LOADER_ZONE_FSEG);
+	loader_allocate(f, ACPI_FWCFG_TABLES, 64, ACPI_LOADER_ZONE_HIGH);
+	loader_add_ptr(f, ACPI_FWCFG_RSDP, offsetof(struct acpi_rsdp, xsdt_address), 8);
+	loader_add_ptr(f, ACPI_FWCFG_TABLES, xsdt_entry, 8);
+	loader_add_ptr(f, ACPI_FWCFG_TABLES, xsdt_entry + 8, 8);
+	loader_add_ptr(f, ACPI_FWCFG_TABLES, fadt_x_dsdt, 8);
+	((struct acpi_fadt *)(f->tables + l->fadt))->dsdt = 0;
+	loader_seal(f, l->xsdt, l->xsdt_len);
+	loader_seal(f, l->fadt, sizeof(struct acpi_fadt));
+	loader_seal(f, l->madt, l->madt_len);
+	loader_seal(f, l->dsdt, ((const struct acpi_header *)(f->tables + l->dsdt))->length);
+	f->rsdp[offsetof(struct acpi_rsdp, checksum)] = 0;
+	f->rsdp[offsetof(struct acpi_rsdp, extended_checksum)] = 0;
+	loader_add_csum(f, ACPI_FWCFG_RSDP, offsetof(struct acpi_rsdp, checksum), 0,
+			ACPI_RSDP_V1_LEN);
+	loader_add_csum(f, ACPI_FWCFG_RSDP, offsetof(struct acpi_rsdp, extended_checksum), 0,
+			sizeof(struct acpi_rsdp));
+}
+
+int acpi_build_fwcfg(struct acpi_fwcfg *f, const struct acpi_platform *p)
+{
+	struct acpi_layout l;
+
+	if (!f || !f->tables || !acpi_platform_valid(p))
+		return -FW_EINVAL;
+	/* Every pointer is an offset into the tables file: build them at address 0. */
+	acpi_plan(p, &l, 0);
+	if (f->tables_cap < l.end)
+		return -FW_ENOSPC;
+	acpi_build_tables(f->tables, &l, p, 0);
+	f->tables_len = (u32)l.end;
+	memset(f->rsdp, 0, sizeof(f->rsdp));
+	acpi_build_rsdp((struct acpi_rsdp *)f->rsdp, l.xsdt);
+	acpi_fwcfg_commands(f, &l);
+	return 0;
 }

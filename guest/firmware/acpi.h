@@ -46,12 +46,31 @@ struct acpi_platform {
 	u32 dsdt_len;
 };
 
-/* The DSDT compiled from dsdt.asl, linked in by acpi.mk. */
+/* The DSDTs compiled from dsdt.asl and dsdt_piix.asl, linked in by acpi.mk. */
 extern const u8 dsdt_aml[];
 extern const u8 dsdt_aml_end[];
+extern const u8 dsdt_piix_aml[];
+extern const u8 dsdt_piix_aml_end[];
 
 /* Fill p with the vsi-pc defaults above for nr_cpus vCPUs and the linked DSDT. */
 void acpi_platform_defaults(struct acpi_platform *p, u32 nr_cpus);
+
+/*
+ * The PIIX4's ACPI registers (Intel 82371AB datasheet 7.2) from its PM I/O
+ * base: PM1 status at +0, PM1 control at +4. The sleep registers of a
+ * hardware-reduced FADT are their high bytes, where WAK_STS (bit 15) and
+ * SUS_TYP/SUS_EN (bits 12:10, 13) appear as the sleep status register's
+ * bit 7 and the sleep control register's SLP_TYP (4:2) and SLP_EN (5).
+ */
+#define ACPI_PIIX4_PM_BASE_OVMF 0xB000 /* what OVMF programs on i440FX */
+#define ACPI_PIIX4_SLEEP_STS	1      /* PM1 status, high byte */
+#define ACPI_PIIX4_SLEEP_CTL	5      /* PM1 control, high byte */
+
+/*
+ * Fill p for an OVMF VSI (i440FX, PIIX4 PM at pm_base): the vsi-pc defaults
+ * with the sleep registers in the PM block and the DSDT from dsdt_piix.asl.
+ */
+void acpi_platform_piix4(struct acpi_platform *p, u32 nr_cpus, u16 pm_base);
 
 /*
  * Build RSDP, XSDT, FADT, MADT and DSDT into buf[0..cap), which the guest
@@ -63,5 +82,44 @@ void acpi_platform_defaults(struct acpi_platform *p, u32 nr_cpus);
  * memory in the e820 map.
  */
 long acpi_build(void *buf, size_t cap, u64 gpa, const struct acpi_platform *p, u64 *rsdp_gpa);
+
+/*
+ * The same tables for QEMU's fw_cfg interface, which OVMF installs (QEMU's
+ * hw/acpi/bios-linker-loader.c; OVMF's AcpiPlatformDxe): the file
+ * "etc/acpi/rsdp" holds the RSDP, "etc/acpi/tables" the tables with each
+ * pointer holding an offset into that file, and "etc/table-loader" the
+ * commands that place both files in guest memory (ALLOCATE), add the
+ * tables' base address to each pointer (ADD_POINTER) and then compute each
+ * checksum (ADD_CHECKSUM), whose byte the files hold as 0.
+ */
+#define ACPI_FWCFG_LOADER "etc/table-loader"
+#define ACPI_FWCFG_TABLES "etc/acpi/tables"
+#define ACPI_FWCFG_RSDP	  "etc/acpi/rsdp"
+
+/* A loader command: 128 bytes, a little-endian u32 type and its arguments. */
+#define ACPI_LOADER_ENTRY_LEN 128
+#define ACPI_LOADER_FNAME_LEN 56 /* NUL-terminated fw_cfg file names */
+#define ACPI_LOADER_ALLOCATE  1	 /* file[56], u32 align, u8 zone */
+#define ACPI_LOADER_ADD_PTR   2	 /* pointer file[56], pointee file[56], u32 offset, u8 size */
+#define ACPI_LOADER_ADD_CSUM  3	 /* file[56], u32 result offset, u32 start, u32 length */
+#define ACPI_LOADER_ZONE_HIGH 1	 /* anywhere */
+#define ACPI_LOADER_ZONE_FSEG 2	 /* the BIOS's 0xE0000-0xFFFFF, for legacy RSDP scans */
+#define ACPI_LOADER_MAX_CMDS  12 /* 2 ALLOCATE, 4 ADD_POINTER, 6 ADD_CHECKSUM */
+#define ACPI_RSDP_LEN	      36
+
+struct acpi_fwcfg {
+	u8 rsdp[ACPI_RSDP_LEN];
+	u8 loader[ACPI_LOADER_MAX_CMDS * ACPI_LOADER_ENTRY_LEN];
+	u32 loader_len;
+	u32 tables_len;
+	u8 *tables; /* the caller's buffer of tables_cap bytes */
+	u32 tables_cap;
+};
+
+/*
+ * Build the three files into f (the caller sets f->tables and f->tables_cap).
+ * Returns 0, -FW_EINVAL if p is invalid, -FW_ENOSPC if the tables do not fit.
+ */
+int acpi_build_fwcfg(struct acpi_fwcfg *f, const struct acpi_platform *p);
 
 #endif

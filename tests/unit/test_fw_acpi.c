@@ -793,6 +793,235 @@ static int group_teardown(void **state)
 	return rmdir(tmpdir);
 }
 
+/* ---- the fw_cfg files OVMF installs (acpi_build_fwcfg) ---- */
+
+#define LOADER_MEM_BASE 0x7f00000ULL /* where the simulated firmware places the files */
+#define LOADER_MEM_SIZE (64 * 1024)
+#define PAGE		4096
+
+struct loaded_file {
+	const char *name;
+	const u8 *data;
+	u32 size;
+	u64 addr; /* 0 until ALLOCATE */
+};
+
+static struct loaded_file files[2];
+static u8 *loader_mem; /* LOADER_MEM_SIZE bytes at LOADER_MEM_BASE */
+static u64 loader_next;
+
+static struct loaded_file *file_named(const u8 *name)
+{
+	assert_int_equal(name[ACPI_LOADER_FNAME_LEN - 1], 0); /* OVMF: malformed otherwise */
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++)
+		if (strcmp((const char *)name, files[i].name) == 0)
+			return &files[i];
+	fail_msg("loader names an unknown file \"%s\"", (const char *)name);
+	return NULL;
+}
+
+static u8 *loaded(const struct loaded_file *f)
+{
+	assert_true(f->addr);
+	return loader_mem + (f->addr - LOADER_MEM_BASE);
+}
+
+/* ALLOCATE as OVMF does it: whole pages (so any alignment up to 4 KiB holds), then the bytes. */
+static void cmd_allocate(const u8 *a)
+{
+	struct loaded_file *f = file_named(a);
+	u32 align = get32(a + ACPI_LOADER_FNAME_LEN);
+	u8 zone = a[ACPI_LOADER_FNAME_LEN + 4];
+
+	assert_int_equal(f->addr, 0); /* OVMF refuses a second ALLOCATE of a file */
+	assert_true(align && align <= PAGE && !(align & (align - 1)));
+	assert_true(zone == ACPI_LOADER_ZONE_HIGH || zone == ACPI_LOADER_ZONE_FSEG);
+	f->addr = LOADER_MEM_BASE + loader_next;
+	loader_next += ALIGN_UP(f->size, PAGE);
+	assert_true(loader_next <= LOADER_MEM_SIZE);
+	memcpy(loaded(f), f->data, f->size);
+}
+
+/* ADD_POINTER: the field holds an offset inside the pointee; add the pointee's address. */
+static void cmd_add_pointer(const u8 *a)
+{
+	struct loaded_file *from = file_named(a), *to = file_named(a + ACPI_LOADER_FNAME_LEN);
+	u32 offset = get32(a + 2 * ACPI_LOADER_FNAME_LEN);
+	u8 size = a[2 * ACPI_LOADER_FNAME_LEN + 4];
+	u64 value = 0;
+
+	assert_true(size == 1 || size == 2 || size == 4 || size == 8);
+	assert_true(from->size >= size && offset <= from->size - size);
+	memcpy(&value, loaded(from) + offset, size);
+	assert_true(value < to->size);
+	value += to->addr;
+	assert_true(size == 8 || value >> (8 * size) == 0);
+	memcpy(loaded(from) + offset, &value, size);
+}
+
+/* ADD_CHECKSUM as OVMF computes it: 0 minus the sum of the range, result byte included. */
+static void cmd_add_checksum(const u8 *a)
+{
+	struct loaded_file *f = file_named(a);
+	u32 result = get32(a + ACPI_LOADER_FNAME_LEN), start = get32(a + ACPI_LOADER_FNAME_LEN + 4);
+	u32 len = get32(a + ACPI_LOADER_FNAME_LEN + 8);
+
+	assert_true(result < f->size && len <= f->size && start <= f->size - len);
+	assert_true(result >= start && result < start + len);
+	assert_int_equal(loaded(f)[result], 0); /* else OVMF's result would be wrong */
+	loaded(f)[result] = (u8)-sum(loaded(f) + start, len);
+}
+
+/* Run the loader script over fresh memory; return how many ADD_POINTERs it had. */
+static u32 run_loader(const struct acpi_fwcfg *f)
+{
+	u32 pointers = 0;
+
+	files[0] = (struct loaded_file){ ACPI_FWCFG_RSDP, f->rsdp, sizeof(f->rsdp), 0 };
+	files[1] = (struct loaded_file){ ACPI_FWCFG_TABLES, f->tables, f->tables_len, 0 };
+	memset(loader_mem, 0xa5, LOADER_MEM_SIZE);
+	loader_next = 0;
+	assert_int_equal(f->loader_len % ACPI_LOADER_ENTRY_LEN, 0);
+	for (u32 off = 0; off < f->loader_len; off += ACPI_LOADER_ENTRY_LEN) {
+		const u8 *e = f->loader + off;
+
+		switch (get32(e)) {
+		case ACPI_LOADER_ALLOCATE:
+			cmd_allocate(e + 4);
+			break;
+		case ACPI_LOADER_ADD_PTR:
+			cmd_add_pointer(e + 4);
+			pointers++;
+			break;
+		case ACPI_LOADER_ADD_CSUM:
+			cmd_add_checksum(e + 4);
+			break;
+		default:
+			fail_msg("unknown loader command %u", get32(e));
+		}
+	}
+	/* The helpers above read guest memory through buf/base/used. */
+	buf = loader_mem;
+	base = LOADER_MEM_BASE;
+	used = (long)loader_next;
+	rsdp = files[0].addr;
+	return pointers;
+}
+
+static void build_fwcfg(struct acpi_fwcfg *f, u8 *tables, u32 nr_cpus)
+{
+	struct acpi_platform p;
+
+	acpi_platform_piix4(&p, nr_cpus, ACPI_PIIX4_PM_BASE_OVMF);
+	memset(f, 0x5a, sizeof(*f));
+	f->tables = tables;
+	f->tables_cap = CAP;
+	assert_int_equal(acpi_build_fwcfg(f, &p), 0);
+	assert_true(f->tables_len > 0 && f->tables_len <= CAP);
+}
+
+/*
+ * The loader script applied like OVMF applies it yields tables whose
+ * pointers and checksums hold, byte for byte those acpi_build() makes for
+ * the same place; OVMF installs each table a pointer reaches, so each is
+ * reached exactly once (the XSDT it skips).
+ */
+static void test_fwcfg_loader(void **state)
+{
+	u8 *saved = buf, *tables = malloc(CAP), *expect = malloc(CAP);
+	struct acpi_fwcfg *f = malloc(sizeof(*f));
+	struct acpi_platform p;
+	u64 expect_rsdp;
+
+	(void)state;
+	loader_mem = malloc(LOADER_MEM_SIZE);
+	assert_non_null(tables);
+	for (size_t c = 0; c < ARRAY_SIZE(cpu_counts); c++) {
+		build_fwcfg(f, tables, cpu_counts[c]);
+		assert_int_equal(f->loader_len, ACPI_LOADER_MAX_CMDS * ACPI_LOADER_ENTRY_LEN);
+		assert_int_equal(run_loader(f), 4);
+
+		const u8 *r = at(rsdp, 36);
+		assert_memory_equal(r, "RSD PTR ", 8);
+		assert_int_equal(sum(r, 20), 0);
+		assert_int_equal(sum(r, 36), 0);
+		assert_int_equal(xsdt_addr(), files[1].addr); /* the tables file starts with it */
+		check_table(xsdt_addr(), "XSDT", 1);
+		check_table(fadt_addr(), "FACP", 6);
+		check_table(madt_addr(), "APIC", 5);
+		check_madt(cpu_counts[c], (u8)cpu_counts[c], 0xFEC00000);
+		u32 len = get32(at(dsdt_addr() + 4, 4));
+		assert_int_equal(len, dsdt_piix_aml_end - dsdt_piix_aml);
+		assert_int_equal(sum(at(dsdt_addr(), len), len), 0);
+		assert_memory_equal(at(dsdt_addr(), len), dsdt_piix_aml, len);
+		/* OVMF's table driver fills in the 32-bit DSDT field; the file leaves it 0. */
+		assert_int_equal(get32(at(fadt_addr() + FADT_DSDT, 4)), 0);
+
+		/* acpi_build() at the address that puts its XSDT where the loader put it. */
+		acpi_platform_piix4(&p, cpu_counts[c], ACPI_PIIX4_PM_BASE_OVMF);
+		long n = acpi_build(expect, CAP, files[1].addr - 48, &p, &expect_rsdp);
+		assert_int_equal(n, 48 + f->tables_len);
+		u8 *fadt = expect + 48 + (fadt_addr() - files[1].addr);
+		memset(fadt + FADT_DSDT, 0, 4);
+		fadt[9] = 0;
+		fadt[9] = (u8)-sum(fadt, FADT_LEN);
+		assert_memory_equal(expect + 48, at(files[1].addr, f->tables_len), f->tables_len);
+		memcpy(expect + 24, &files[1].addr, 8); /* same XSDT address: same RSDP */
+		assert_memory_equal(expect, r, 36);
+	}
+	buf = saved;
+	free(loader_mem);
+	free(f);
+	free(expect);
+	free(tables);
+}
+
+/* An OVMF VSI's FADT: the sleep registers are PIIX4 PM1's high bytes, reset through 0xCF9. */
+static void test_fwcfg_piix4_fadt(void **state)
+{
+	u8 *saved = buf, *tables = malloc(CAP);
+	struct acpi_fwcfg *f = malloc(sizeof(*f));
+
+	(void)state;
+	loader_mem = malloc(LOADER_MEM_SIZE);
+	build_fwcfg(f, tables, 2);
+	run_loader(f);
+	const u8 *fa = at(fadt_addr(), FADT_LEN);
+	assert_int_equal(get32(fa + FADT_FLAGS) & FLAG_HW_REDUCED, FLAG_HW_REDUCED);
+	check_gas_io8(fa + FADT_SLEEP_CTL, 0xB005);
+	check_gas_io8(fa + FADT_SLEEP_STS, 0xB001);
+	check_gas_io8(fa + FADT_RESET_REG, 0xCF9);
+	assert_int_equal(fa[FADT_RESET_VALUE], 0x06);
+	/* \_S5's SLP_TYPa is 0: the PIIX4's soft-off SUS_TYP. Package(4) { Zero, ... } */
+	const u8 s5[] = { '_', 'S', '5', '_', 0x12, 0x06, 0x04, 0x00, 0x00, 0x00, 0x00 };
+	assert_non_null(memmem(dsdt_piix_aml, dsdt_piix_aml_end - dsdt_piix_aml, s5, sizeof(s5)));
+	buf = saved;
+	free(loader_mem);
+	free(f);
+	free(tables);
+}
+
+/* Too small a tables buffer, no buffer, a bad platform: refused. */
+static void test_fwcfg_errors(void **state)
+{
+	u8 *tables = malloc(CAP);
+	struct acpi_fwcfg f;
+	struct acpi_platform p;
+
+	(void)state;
+	acpi_platform_piix4(&p, 2, ACPI_PIIX4_PM_BASE_OVMF);
+	f.tables = tables;
+	f.tables_cap = 256;
+	assert_int_equal(acpi_build_fwcfg(&f, &p), -FW_ENOSPC);
+	f.tables = NULL;
+	f.tables_cap = CAP;
+	assert_int_equal(acpi_build_fwcfg(&f, &p), -FW_EINVAL);
+	f.tables = tables;
+	p.nr_cpus = 0;
+	assert_int_equal(acpi_build_fwcfg(&f, &p), -FW_EINVAL);
+	free(tables);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -808,6 +1037,9 @@ int main(void)
 		cmocka_unit_test(test_iasl_decodes_tables),
 		cmocka_unit_test(test_iasl_sees_bad_checksum),
 		cmocka_unit_test(test_acpiexec_evaluates_dsdt),
+		cmocka_unit_test(test_fwcfg_loader),
+		cmocka_unit_test(test_fwcfg_piix4_fadt),
+		cmocka_unit_test(test_fwcfg_errors),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
