@@ -23,20 +23,23 @@ CMDLINE	?= loglevel=info
 GUEST_DIR := $(BUILD)/guest
 MODULES	?= guest/demo/hv.cfg $(GUEST_DIR)/firmware.rom
 
-INCLUDES := -Ikernel/include -Iarch/x86_64/include -Idrivers -Iboot
+INCLUDES := -Ikernel/include -Iarch/x86_64/include -Idrivers -Iboot -Iguest
 KCFLAGS	:= -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie -mno-red-zone \
 	   -mgeneral-regs-only -mcmodel=small -fno-stack-protector \
 	   -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
-	   -Wall -Wextra -Werror -Wno-unused-parameter -MMD -MP $(INCLUDES)
+	   -Wall -Wextra -Werror -Wno-unused-parameter -MMD -MP -DFW_IN_HV $(INCLUDES)
 NASMFLAGS := -f elf64 -Werror
 LDFLAGS	:= -nostdlib -static -no-pie -z max-page-size=0x1000 -z noexecstack \
 	   --no-warn-rwx-segments -T linker.ld
 
+# The firmware's ACPI builder and DSDTs (guest/firmware/acpi.mk) build the tables of OVMF VSIs.
 KERNEL_C := $(wildcard boot/multiboot2/*.c kernel/*.c kernel/*/*.c \
-	      arch/x86_64/*.c arch/x86_64/vmx/*.c drivers/*/*.c)
+	      arch/x86_64/*.c arch/x86_64/vmx/*.c drivers/*/*.c) guest/firmware/acpi.c
 KERNEL_ASM := $(wildcard arch/x86_64/*.asm arch/x86_64/vmx/*.asm)
+FW_ACPI_OUT := $(BUILD)/obj/acpi
+include guest/firmware/acpi.mk
 KERNEL_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(KERNEL_C)) \
-	       $(patsubst %.asm,$(BUILD)/obj/%.o,$(KERNEL_ASM))
+	       $(patsubst %.asm,$(BUILD)/obj/%.o,$(KERNEL_ASM)) $(DSDT_OBJ)
 
 KERNEL	:= $(BUILD)/hv.elf
 EFI	:= $(BUILD)/efi/BOOTX64.EFI

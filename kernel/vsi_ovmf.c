@@ -2,12 +2,16 @@
  * The platform pieces a VSI gets when its firmware is OVMF
  * (docs/vsi-platform.md, "OVMF"): PCI bus 0 as OVMF expects it on an
  * i440FX machine (host bridge 00:00.0, PIIX3 00:01.0, PIIX4 PM 00:01.3,
- * the NIC at 00:02.0 as on the native bus, the disk at 00:03.0) and the PIIX4 PM registers with the ACPI PM timer.
- * The device models are kernel/vdev/piix.c; this file routes to them.
+ * the NIC at 00:02.0 as on the native bus, the disk at 00:03.0), the PIIX4
+ * PM registers with the ACPI PM timer, and the ACPI tables OVMF installs
+ * from fw_cfg. The device models are kernel/vdev/piix.c; this file routes
+ * to them.
  */
 #include <asm/cpu.h>
 #include <asm/lapic.h>
+#include <firmware/acpi.h>
 #include <hv/kernel.h>
+#include <hv/log.h>
 #include <hv/vdisk.h>
 #include <hv/vnet.h>
 #include <hv/vsi.h>
@@ -15,6 +19,38 @@
 bool vsi_is_ovmf(const struct vsi *v)
 {
 	return v->cfg && v->cfg->firmware == VSI_FW_OVMF;
+}
+
+/* The fw_cfg files of a VSI's ACPI tables; they live as long as the VSI. */
+struct vsi_acpi {
+	struct acpi_fwcfg f;
+	u8 tables[2 * KiB + ACPI_VSI_MAX_CPUS * 8]; /* 255 vCPUs: about 2.8 KiB */
+};
+
+/*
+ * The ACPI tables of the firmware's builder (guest/firmware/acpi.c), for
+ * the PM base OVMF programs, as fw_cfg's etc/table-loader, etc/acpi/tables
+ * and etc/acpi/rsdp. Without them OVMF boots on, but the OS finds no ACPI.
+ */
+void vsi_ovmf_init(struct vsi *v)
+{
+	struct vsi_acpi *a = page_alloc_zeroed(sizeof(*a), PAGE_SIZE, 0);
+	struct fw_cfg *fc = &v->plat.fw_cfg;
+	struct acpi_platform p;
+	int err;
+
+	acpi_platform_piix4(&p, v->nr_vcpus, ACPI_PIIX4_PM_BASE_OVMF);
+	a->f.tables = a->tables;
+	a->f.tables_cap = sizeof(a->tables);
+	err = acpi_build_fwcfg(&a->f, &p);
+	if (!err)
+		err = fw_cfg_add_file(fc, ACPI_FWCFG_RSDP, a->f.rsdp, sizeof(a->f.rsdp));
+	if (!err)
+		err = fw_cfg_add_file(fc, ACPI_FWCFG_TABLES, a->f.tables, a->f.tables_len);
+	if (!err)
+		err = fw_cfg_add_file(fc, ACPI_FWCFG_LOADER, a->f.loader, a->f.loader_len);
+	if (err)
+		pr_err("vsi %s: no ACPI tables for OVMF (%d)", v->name, err);
 }
 
 void vsi_ovmf_reset(struct vsi *v)

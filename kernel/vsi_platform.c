@@ -169,6 +169,8 @@ void vsi_platform_init(struct vsi *v)
 	read_host_rtc();
 	p->lock = (spinlock_t){ 0 };
 	fw_cfg_init(&p->fw_cfg, v->ram_size, (u16)v->nr_vcpus);
+	if (vsi_is_ovmf(v))
+		vsi_ovmf_init(v);
 	p->ioapic.deliver = ioapic_deliver;
 	p->ioapic.ctx = v;
 	vsi_platform_reset(v);

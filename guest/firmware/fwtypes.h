@@ -3,11 +3,18 @@
  * firmware is freestanding; its portable parts (ACPI builder, GPT, FAT, BLS,
  * loaders) include only this header, so host tests can compile them against
  * libc by defining FW_HOSTED, which maps everything here onto <stdint.h>,
- * <stddef.h>, <stdbool.h> and <string.h>.
+ * <stddef.h>, <stdbool.h> and <string.h>. The hypervisor builds the ACPI
+ * builder into itself for OVMF VSIs with FW_IN_HV, which maps them onto its
+ * own <hv/types.h> and <hv/string.h>.
  */
 #ifndef FW_FWTYPES_H
 #define FW_FWTYPES_H
 
+#if defined(FW_IN_HV)
+/* Built into the hypervisor: its own types, macros and string functions. */
+#include <hv/string.h>
+#include <hv/types.h>
+#else
 #ifdef FW_HOSTED
 #include <stdbool.h>
 #include <stddef.h>
@@ -47,6 +54,7 @@ typedef int64_t s64;
 #define MAX(a, b)	 ((a) > (b) ? (a) : (b))
 #define __packed	 __attribute__((packed))
 #define __printf(a, b)	 __attribute__((format(printf, a, b)))
+#endif
 
 /* Errors are negative errno values, as in the hypervisor (numbers from Linux). */
 #define FW_EIO	   5

@@ -165,6 +165,7 @@ void vsi_platform_init(struct vsi *v);
 void vsi_platform_reset(struct vsi *v);
 /* The OVMF platform (kernel/vsi_ovmf.c): bus 0 as on i440FX, PIIX4 PM registers. */
 bool vsi_is_ovmf(const struct vsi *v);
+void vsi_ovmf_init(struct vsi *v);
 void vsi_ovmf_reset(struct vsi *v);
 enum vsi_access vsi_ovmf_pci(struct vsi *v, u32 dev, u32 fn, u32 reg, u32 size, bool in, u32 *val);
 enum vsi_access vsi_ovmf_io(struct vsi *v, u32 port, u32 size, bool in, u32 *val);
