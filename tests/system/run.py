@@ -1237,7 +1237,8 @@ disk = nbd://10.0.2.2:10809/esp
 def test_bochs_ovmf_boots_from_disk(c):
     """Stock OVMF in a VSI boots from the VSI's virtio-blk disk (00:03.0, an
     NBD export) through the removable-media path: a FAT disk holding this
-    project's own UEFI loader and kernel, which start inside the VSI and
+    project's own UEFI loader and kernel, which start inside the VSI, find
+    the ACPI tables OVMF installed from fw_cfg (checksums, MADT, FADT), and
     stop for want of VT-x, without a fault."""
     image = os.path.join(c.dir, "esp.img")
     subprocess.run(["sh", os.path.join(ROOT, "tools/mkesp.sh"), "--image", image,
@@ -1258,6 +1259,10 @@ def test_bochs_ovmf_boots_from_disk(c):
     print(f"  OVMF started the loader from the disk {time.monotonic() - t1:.1f} s after the VSI "
           "started")
     c.expect(r"\[uefi\] \[cpu0\] I boot: loader 'uefi', command line 'loglevel=info'")
+    # The ACPI tables OVMF installed from fw_cfg, checked by the kernel's own parser.
+    m = c.expect(r"\[uefi\] \[cpu0\] I acpi: XSDT at 0x[0-9a-f]+, OEM '[^']*': 1 CPUs, "
+                 r"1 I/O APICs, FADT at 0x([0-9a-f]+)")
+    c.check(int(m.group(1), 16) != 0, "OVMF installed no FADT")
     c.expect(r"\[uefi\] \[cpu0\] E vmx: VT-x is not available")
     c.expect(r"\[uefi\] \[cpu0\] [EI] hv: halted: VMX could not be enabled")
     m = c.console("list", r"uefi +running[^\n]*\n +exits:((?:[^\n]*\n)*?)"
