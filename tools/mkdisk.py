@@ -3,13 +3,17 @@
 
     tools/mkdisk.py OUT.img [--name NAME] [--mode pattern|bench|shell]
                             [--kind good|nogpt|noboot|noentries|nokernel|badkernel]
+                            [--layout bls|grub]
                             [--options "..."] [--append "..."] [--data-mib N]
 
 The image is a GPT disk: partition 1 an EFI System Partition (FAT) with
 /vmlinux (PVH ELF), /vmlinuz (bzImage), /initrd.img and Boot Loader
 Specification entries in /loader/entries/; partition 2 a zeroed data
 partition the guest's /init writes to. --kind selects a deliberately broken
-variant for firmware tests. docs/guest-disks.md is the manual.
+variant for firmware tests. --layout grub makes the disk a distribution
+installs for UEFI instead (tools/mkgrubdisk.sh): GRUB EFI on the ESP, the
+bzImage and initramfs in /boot of an ext4 root partition 2 that /init
+mounts, the data partition 3. docs/guest-disks.md is the manual.
 
 The kernel, vmlinux and initramfs come from Debian's linux-image-amd64 and
 busybox-static; the .debs are cached in BUILD/debs and the boot files in
@@ -44,8 +48,15 @@ DEFAULT_OPTIONS = ("console=ttyS0,115200 earlycon=uart8250,io,0x3f8,115200 "
 
 # Modules /init needs to see a virtio-blk PCI disk and a virtio-net PCI NIC;
 # their dependencies (virtio_net needs net_failover and failover) are added
-# from modules.dep, which also gives the load order.
+# from modules.dep, which also gives the load order. The grub layout's
+# initramfs also mounts its ext4 root, whose metadata checksums need crc32c
+# (which modules.dep does not name: ext4 asks the crypto API for it).
 WANTED_MODULES = ("virtio_pci", "virtio_blk", "virtio_net")
+ROOT_MODULES = ("crc32c_generic", "ext4")
+LAYOUTS = ("bls", "grub")
+
+# The grub layout's root file system UUID (fixed: grub.cfg searches for it).
+ROOT_UUID = "5c0f3d6e-8a4b-4c43-9f0e-726f6f746673"
 
 # Longest options line our firmware takes (guest/firmware/bls.h: 1024 bytes
 # with the terminating NUL); Linux itself takes 2047 on x86.
@@ -404,12 +415,12 @@ def module_order(moddir, wanted):
     return order
 
 
-def build_initramfs(kroot, kver, bbroot, compress):
+def build_initramfs(kroot, kver, bbroot, compress, wanted):
     """The initramfs bytes: busybox with its applet links, the modules and /init."""
     moddir = os.path.join(kroot, "lib", "modules", kver)
     if not os.path.exists(os.path.join(moddir, "modules.dep")):
         run(["depmod", "-b", kroot, kver])     # the .deb ships no modules.dep
-    mods = module_order(moddir, WANTED_MODULES)
+    mods = module_order(moddir, wanted)
 
     cpio = Cpio()
     for d in ("proc", "sys", "tmp", "root", "mnt", "etc/hvtest"):
@@ -466,9 +477,12 @@ def boot_files(args):
             with open(path, "rb") as f:
                 key.update(f.read())
     key.update(args.initrd_compress.encode())
+    wanted = WANTED_MODULES + (ROOT_MODULES if args.layout == "grub" else ())
+    key.update(" ".join(wanted).encode())
     key = key.hexdigest()
 
-    out = os.path.join(args.build, "disks", "boot")
+    # Each layout's initramfs has its own cache, so neither rebuilds the other's.
+    out = os.path.join(args.build, "disks", "boot" if args.layout == "bls" else "boot-grub")
     stamp = os.path.join(out, "key")
     if os.path.exists(stamp) and open(stamp).read().strip() == key:
         return out
@@ -492,7 +506,7 @@ def boot_files(args):
     write_file(os.path.join(out, "vmlinuz"), bzimage)
     write_file(os.path.join(out, "vmlinux"), vmlinux)
     check_pvh_readelf(os.path.join(out, "vmlinux"))
-    initrd, mods = build_initramfs(kroot, kver, bbroot, args.initrd_compress)
+    initrd, mods = build_initramfs(kroot, kver, bbroot, args.initrd_compress, wanted)
     write_file(os.path.join(out, "initrd.img"), initrd)
 
     manifest = [
@@ -643,6 +657,38 @@ def make_disk(args, boot, kver):
                esp_mib, fat[1], ", ".join(sorted(files)), args.data_mib))
 
 
+def grub_cfg(args):
+    """GRUB's configuration for the grub layout: the kernel and initramfs from
+    the root file system, found by UUID as distributions do."""
+    opts = bls_options(args) + " hvtest.root=2 hvtest.part=3"
+    # ext2 first and the hint: search then finds the root without probing
+    # (and autoloading) every file system GRUB knows on every partition.
+    return ("set timeout=0\n"
+            "insmod part_gpt\n"
+            "insmod ext2\n"
+            "search --no-floppy --fs-uuid --set=root --hint=hd0,gpt2 %s\n"
+            "echo \"GRUB: booting /boot/vmlinuz from $root\"\n"
+            "linux /boot/vmlinuz %s\n"
+            "initrd /boot/initrd.img\n"
+            "boot\n" % (ROOT_UUID, opts))
+
+
+def make_grub_disk(args, boot):
+    """The grub layout through tools/mkgrubdisk.sh; returns a summary."""
+    with tempfile.TemporaryDirectory(dir=os.path.dirname(os.path.abspath(args.out))) as tmp:
+        root = os.path.join(tmp, "root")
+        os.makedirs(os.path.join(root, "boot"))
+        for name in ("vmlinuz", "initrd.img"):
+            shutil.copyfile(os.path.join(boot, name), os.path.join(root, "boot", name))
+        cfg = os.path.join(tmp, "grub.cfg")
+        write_file(cfg, grub_cfg(args).encode())
+        run(["sh", os.path.join(ROOT, "tools", "mkgrubdisk.sh"), "--root", root,
+             "--root-uuid", ROOT_UUID, "--data-mib", str(args.data_mib), args.out + ".tmp", cfg])
+    os.replace(args.out + ".tmp", args.out)
+    return ("partition 1 ESP with GRUB EFI, partition 2 ext4 root (/boot/vmlinuz, "
+            "/boot/initrd.img), partition 3 data %d MiB" % args.data_mib)
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(
         description="Build a guest disk image (see docs/guest-disks.md).")
@@ -653,6 +699,8 @@ def parse_args(argv):
                    help="what /init does (default: pattern)")
     p.add_argument("--kind", choices=KINDS, default="good",
                    help="good, or a broken variant for firmware tests")
+    p.add_argument("--layout", choices=LAYOUTS, default="bls",
+                   help="bls (our firmware's) or grub (a distribution's UEFI install)")
     p.add_argument("--options", default=DEFAULT_OPTIONS,
                    help="kernel options replacing the platform defaults")
     p.add_argument("--append", default="", help="kernel options added at the end")
@@ -675,6 +723,8 @@ def parse_args(argv):
         p.error("--name must be 1-64 characters of A-Z a-z 0-9 _ . -")
     if args.data_mib < 1:
         p.error("--data-mib must be at least 1")
+    if args.layout == "grub" and args.kind != "good":
+        p.error("--kind applies to the bls layout only")
     if any(c in args.options + args.append for c in "\r\n"):
         p.error("--options and --append must be one line (they become the BLS options line)")
     if any(not (" " <= c <= "~") for c in args.options + args.append):
@@ -695,7 +745,10 @@ def main(argv):
         with open(os.path.join(boot, "manifest.txt")) as f:
             kver = [l.split()[1] for l in f if l.startswith("kernel-release ")][0]
         os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-        summary = make_disk(args, boot, kver)
+        if args.layout == "grub":
+            summary = make_grub_disk(args, boot)
+        else:
+            summary = make_disk(args, boot, kver)
     except (BuildError, OSError) as e:
         log("error: %s" % e)
         return 1
