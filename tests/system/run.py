@@ -1102,10 +1102,10 @@ def guest_disk(c, name, mode="pattern", kind="good", append=None):
     return path
 
 
-def check_disk(c, image, name, want_ok=True):
+def check_disk(c, image, name, want_ok=True, part=2):
     """tools/check-disk.py on the server's file: the data partition holds NAME's pattern."""
-    r = subprocess.run([sys.executable, os.path.join(ROOT, "tools/check-disk.py"), image, name],
-                       capture_output=True, text=True)
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "tools/check-disk.py"), image, name,
+                        "--part", str(part)], capture_output=True, text=True)
     c.check((r.returncode == 0) == want_ok,
             f"check-disk {os.path.basename(image)} {name}: exit {r.returncode}, want "
             f"{'0' if want_ok else 'non-zero'}: {r.stdout.strip()} {r.stderr.strip()}")
@@ -1297,6 +1297,53 @@ def test_bochs_ovmf_grub_poweroff(c):
     c.expect_absent(r"FATAL|faulted")
 
 
+OVMF_LINUX_CFG = """[hypervisor]
+address = 10.0.2.15/24
+gateway = 10.0.2.2
+
+[vsi uefi]
+cpus = 1
+memory = 512M
+rom = OVMF.fd
+firmware = ovmf
+disk = nbd://10.0.2.2:10809/linux
+"""
+
+
+def test_bochs_ovmf_linux_grub(c):
+    """Stock OVMF -> Debian's GRUB EFI -> Debian's kernel (its EFI stub) ->
+    our /init, from a disk laid out as a distribution installs it (GPT, ESP
+    with GRUB, an ext4 root holding /boot/vmlinuz and the initramfs, a data
+    partition): the guest finds its vCPU and IOAPIC in the ACPI tables the
+    hypervisor served OVMF, mounts its root from the virtio-blk disk, writes
+    its pattern to the NBD export and powers off; the server's file then
+    holds the pattern."""
+    image = os.path.join(c.dir, "linux.img")
+    subprocess.run([sys.executable, os.path.join(ROOT, "tools/mkdisk.py"), image, "--name",
+                    "ovmf", "--layout", "grub", "--build", c.build], check=True,
+                   stdout=subprocess.DEVNULL)
+    iso = c.vsi_iso(OVMF_LINUX_CFG, [OVMF_FD])
+    server = f"qemu-nbd -f raw -t -b 127.0.0.1 -p 10809 -x linux {image} 2>{c.dir}/qemu-nbd.log"
+    c.machine = hvrun.boot_bochs(c.dir, iso, cpus=2, megs=1024, nic=True, inside=server)
+    c.expect(r"vsi uefi: started")
+    t1 = time.monotonic()
+    c.expect(r"\[uefi\] .*GRUB: booting /boot/vmlinuz from hd0,gpt2", 300)
+    t2 = time.monotonic()
+    c.expect(r"\[uefi\] .*Linux version ", 600)
+    t3 = time.monotonic()
+    c.expect(r"\[uefi\] .*ACPI: FACP 0x[0-9A-F]+ [0-9A-F]+ \(v06 HVMICR")
+    c.expect(r"\[uefi\] .*ACPI: DSDT 0x[0-9A-F]+ [0-9A-F]+ \(v02 HVMICR VSIPIIX")
+    c.expect(r"\[uefi\] .*hvtest: root /dev/vda2 mounted: ext4", LINUX_TIMEOUT)
+    c.expect(r"\[uefi\] .*hvtest: done", LINUX_TIMEOUT)
+    t4 = time.monotonic()
+    c.expect(r"vsi uefi: powered off by the guest", 120)
+    print(f"  after the VSI started: GRUB {t2 - t1:.1f} s, Linux {t3 - t1:.1f} s, "
+          f"/init done {t4 - t1:.1f} s")
+    c.expect_absent(r"hvtest: FAIL|Kernel panic|faulted and stopped|soft lockup")
+    c.machine.stop()
+    check_disk(c, image, "ovmf", part=3)
+
+
 CASES = [test_bochs_vmx_root, test_bochs_fault_dump, test_bochs_wx_text, test_bochs_wx_data,
          test_bochs_xapic_silent_ap, test_bochs_extable, test_bochs_no_unrestricted_guest, test_bochs_no_ept,
          test_runner_emulator_dies, test_qemu_uefi_no_vmx, test_bochs_vsi_side_by_side,
@@ -1315,7 +1362,7 @@ CASES = [test_bochs_vmx_root, test_bochs_fault_dump, test_bochs_wx_text, test_bo
          test_qemu_storage_nic_by_mac, test_bochs_nic, test_bochs_linux_two_vsis,
          netcases.test_bochs_vsi_networks, test_bochs_ovmf_to_bds,
          test_bochs_ovmf_boots_from_disk,
-         test_bochs_ovmf_grub_poweroff]
+         test_bochs_ovmf_grub_poweroff, test_bochs_ovmf_linux_grub]
 
 
 def run_case(fn, build):
