@@ -123,6 +123,28 @@ static void test_pm1_poweroff(void **state)
 	assert_int_equal(piix_pm_io(&x, 0xb005, 1, false, &v, 0, TSC_HZ), PIIX_PM_POWEROFF);
 }
 
+/*
+ * Linux on an OVMF VSI's hardware-reduced FADT (guest/firmware/acpi.h):
+ * WAK_STS to the sleep status register (PM1 status's high byte), then
+ * SLP_TYP 0 with SLP_EN to the sleep control register (PM1 control's).
+ */
+static void test_pm1_hw_reduced_sleep_registers(void **state)
+{
+	struct piix x;
+	u32 v;
+
+	(void)state;
+	pm_on(&x);
+	x.pm1_sts = 0x8000;
+	v = 0x80;
+	assert_int_equal(piix_pm_io(&x, 0xb001, 1, false, &v, 0, TSC_HZ), PIIX_PM_DONE);
+	assert_int_equal(x.pm1_sts, 0);
+	v = 0x20;
+	assert_int_equal(piix_pm_io(&x, 0xb005, 1, false, &v, 0, TSC_HZ), PIIX_PM_POWEROFF);
+	v = 5 << 2 | 0x20; /* the vsi-pc S5 type is not the PIIX4's soft-off */
+	assert_int_equal(piix_pm_io(&x, 0xb005, 1, false, &v, 0, TSC_HZ), PIIX_PM_DONE);
+}
+
 static void test_pm1_status_enable(void **state)
 {
 	struct piix x;
@@ -152,9 +174,13 @@ static void test_pm1_status_enable(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_identity),     cmocka_unit_test(test_pirq),
-		cmocka_unit_test(test_pm_base),	     cmocka_unit_test(test_pm_timer),
-		cmocka_unit_test(test_pm1_poweroff), cmocka_unit_test(test_pm1_status_enable),
+		cmocka_unit_test(test_identity),
+		cmocka_unit_test(test_pirq),
+		cmocka_unit_test(test_pm_base),
+		cmocka_unit_test(test_pm_timer),
+		cmocka_unit_test(test_pm1_poweroff),
+		cmocka_unit_test(test_pm1_hw_reduced_sleep_registers),
+		cmocka_unit_test(test_pm1_status_enable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
