@@ -15,9 +15,12 @@
 #define CONSOLE_LINE_MAX 80
 #define PROMPT		 "hv> "
 
+#define CONSOLE_DETACH 0x1d /* Ctrl-], as telnet's escape */
+
 struct console {
 	char line[CONSOLE_LINE_MAX];
 	u32 len;
+	struct vsi *attached; /* typing goes to this VSI's COM1 */
 };
 
 static struct console con;
@@ -30,6 +33,7 @@ static void cmd_help(void)
 		       "  stop NAME          stop a VSI (its RAM is zeroed)\n"
 		       "  reset NAME         reset a VSI (RAM zeroed, restarted)\n"
 		       "  net                VSI networks: addresses, MACs, counters by reason\n"
+		       "  attach NAME        type into a VSI's COM1 (Ctrl-] comes back)\n"
 		       "  help               this text\n");
 }
 
@@ -121,6 +125,23 @@ static bool split(char *line, char **cmd, char **arg)
 	return true;
 }
 
+static void attach(struct vsi *v)
+{
+	vsi_uart_attach(v, true);
+	con.attached = v;
+	console_printf("attached to %s's COM1; Ctrl-] detaches\n", v->name);
+}
+
+static void detach(void)
+{
+	struct vsi *v = con.attached;
+	u64 dropped = vsi_uart_attach(v, false);
+
+	con.attached = NULL;
+	console_printf("\ndetached from %s; typed bytes dropped, COM1 full: %llu\n", v->name,
+		       (unsigned long long)dropped);
+}
+
 static void run_vsi_cmd(const char *cmd, const char *arg)
 {
 	struct vsi *v = vsi_find(arg);
@@ -133,7 +154,9 @@ static void run_vsi_cmd(const char *cmd, const char *arg)
 		console_printf("%s: no VSI named '%s' ('list' shows them)\n", cmd, arg);
 		return;
 	}
-	if (!strcmp(cmd, "start"))
+	if (!strcmp(cmd, "attach"))
+		attach(v);
+	else if (!strcmp(cmd, "start"))
 		vsi_start(v);
 	else if (!strcmp(cmd, "stop"))
 		vsi_stop(v);
@@ -155,7 +178,8 @@ static void run_line(char *line)
 		netsw_print();
 	else if (!strcmp(cmd, "fault") && selftest_enabled("console-fault"))
 		panic("selftest: fault requested on the console"); /* the dump parks every CPU */
-	else if (!strcmp(cmd, "start") || !strcmp(cmd, "stop") || !strcmp(cmd, "reset"))
+	else if (!strcmp(cmd, "start") || !strcmp(cmd, "stop") || !strcmp(cmd, "reset") ||
+		 !strcmp(cmd, "attach"))
 		run_vsi_cmd(cmd, arg);
 	else
 		console_printf("unknown command '%s'; 'help' lists them\n", cmd);
@@ -166,7 +190,14 @@ void console_poll(void)
 	int c;
 
 	while ((c = uart_getc()) >= 0) {
-		if (c == '\r' || c == '\n') {
+		if (con.attached) {
+			if (c == CONSOLE_DETACH) {
+				detach();
+				console_printf(PROMPT);
+			} else {
+				vsi_uart_receive(con.attached, (u8)c);
+			}
+		} else if (c == '\r' || c == '\n') {
 			console_printf("\n");
 			con.line[con.len] = '\0';
 			run_line(con.line);

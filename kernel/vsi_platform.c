@@ -188,10 +188,7 @@ void vsi_platform_reset(struct vsi *v)
 	fw_cfg_select(&p->fw_cfg, 0);
 	vsi_ovmf_reset(v);
 	spin_unlock(&p->lock);
-	spin_lock(&v->uart.lock);
-	memset(v->uart.regs, 0, sizeof(v->uart.regs));
-	v->uart.thri_pending = false;
-	spin_unlock(&v->uart.lock);
+	vsi_uart_reset(v);
 	if (p->disk)
 		vdisk_reset(p->disk);
 	if (p->net)

@@ -20,6 +20,7 @@
 #define VSI_MAX		  CONFIG_MAX_VSIS
 #define VSI_EXIT_COUNTERS 80 /* indexed by the basic exit reason */
 #define VSI_UART_LINE	  160
+#define VSI_UART_RX	  64 /* bytes of console input waiting for the guest */
 #define VSI_REPORT_MAX	  96
 
 enum vsi_state {
@@ -67,8 +68,12 @@ struct vsi_uart {
 	spinlock_t lock;
 	u32 len;
 	char line[VSI_UART_LINE];
-	u8 regs[8];	   /* what the guest wrote to the other registers */
-	bool thri_pending; /* a transmitter-empty interrupt is waiting to be seen */
+	u8 regs[8];	    /* what the guest wrote to the other registers */
+	bool thri_pending;  /* a transmitter-empty interrupt is waiting to be seen */
+	u8 rx[VSI_UART_RX]; /* typed on the console while attached, not yet read */
+	u32 rx_head, rx_len;
+	u64 rx_dropped; /* typed while rx was full */
+	bool attached;	/* the console is attached: output goes out as it comes */
 };
 
 struct vsi_disk;
@@ -129,6 +134,17 @@ void vsi_fault(struct vcpu *vc, const char *fmt, ...) __printf(2, 3);
 /* The guest's 16550: one byte written to port base+offset / read from it. */
 void vsi_uart_write(struct vsi *v, u32 offset, u8 val);
 u8 vsi_uart_read(struct vsi *v, u32 offset);
+/* A byte typed for the guest (the console's attach); false if it had to be dropped. */
+bool vsi_uart_receive(struct vsi *v, u8 byte);
+/*
+ * Attach the console to the VSI's COM1 or detach it: while attached its
+ * output is printed as it comes, not by lines, so that prompts and echoed
+ * input show; an unfinished line is printed first. Returns the bytes
+ * dropped since the last attach.
+ */
+u64 vsi_uart_attach(struct vsi *v, bool attach);
+/* Forget unread input (the VSI's reset). */
+void vsi_uart_reset(struct vsi *v);
 
 /* Architecture hooks (arch/x86_64/vmx/vcpu.c). */
 int vcpu_arch_init(struct vcpu *vc);
