@@ -1180,7 +1180,9 @@ OVMF_FD = "/usr/share/ovmf/OVMF.fd"  # Debian's package ovmf: the non-SMM build
 def test_bochs_ovmf_to_bds(c):
     """Debian's stock OVMF boots in a VSI from its reset vector through its
     boot device selection into the UEFI shell on the VSI's serial console,
-    whose countdown runs on the PM timer, beside a hello guest."""
+    whose countdown runs on the PM timer, beside a hello guest; the console,
+    attached to the VSI's COM1, types a command into the shell, which runs
+    it."""
     cfg = """[vsi uefi]
 cpus = 1
 memory = 128M
@@ -1218,6 +1220,17 @@ rom = hello.rom
     c.check(int(m.group(6)) > 10000, "the countdown did not run on the PM timer")
     c.check(int(m.group(7)) > 0, "OVMF's flash probe wrote nothing to the ROM")
     c.check(m.group(2) == "0", "OVMF was refused an MSR")
+    # Typing into the shell: the console attached to the VSI's COM1.
+    # Attaching prints the prompt, an unfinished line until then.
+    c.console("attach uefi", r"attached to uefi's COM1; Ctrl-\] detaches")
+    c.expect(r"Shell> ", 60)
+    t2 = time.monotonic()
+    c.machine.write("echo VSIIN\r")
+    # The shell echoes each key between cursor moves: only its output is one word.
+    c.expect(r"VSIIN", 300)
+    print(f"  the shell ran a typed command {time.monotonic() - t2:.1f} s after attach")
+    c.console("\x1d", r"detached from uefi; typed bytes dropped, COM1 full: 0")
+    c.console("list", r"uefi +running")
     c.expect_absent(r"FATAL|faulted")
 
 
