@@ -14,6 +14,7 @@ import re
 lib = None  # tests/system/run.py
 
 FETCH_BYTES = 256 * 1024
+PATTERN_SECTORS = 2048  # each guest's disk pattern (1 MiB), checked on the server's file
 SERVE_SECTORS = 512  # what each serving guest sends: 256 KiB of its pattern
 OUTSIDE_IP = "10.9.0.1"  # the namespace's web server, outside every VSI network
 # The NBD servers: another address of the namespace, reached through slirp's
@@ -109,7 +110,8 @@ def test_bochs_vsi_networks(c):
     its web server reached from outside through forward = tcp:8080:80
     (bytes compared). bridged: a lease from the LAN's DHCP server (slirp),
     the same download, and its server reached directly by its own address.
-    internal: one VSI reads the other's server (SHA-256 compared). From
+    internal: one VSI reads the other's server (SHA-256 compared), which the
+    nat VSI cannot reach. From
     every mode the NBD server's port and the hypervisor's address are
     unreachable, and those frames are counted as storage drops; frames from
     a forged MAC or source address get no answer and are counted; while every
@@ -126,10 +128,10 @@ def test_bochs_vsi_networks(c):
     storage = f"hvtest.noreach={STORAGE_IP}:10809,10.0.2.15:10809"
     serve = (f"hvtest.serve=80 hvtest.serve_sectors={SERVE_SECTORS} hvtest.serve_n=1 "
              "hvtest.hold_s=1500")
-    common = "hvtest.sectors=2048 hvtest.timeout=60 hvtest.xfer_s=600"
+    common = f"hvtest.sectors={PATTERN_SECTORS} hvtest.timeout=60 hvtest.xfer_s=600"
     append = {
         "natvm": f"hvtest.net=dhcp {serve} hvtest.ping=10.0.3.1 {fetch} {storage} "
-                 "hvtest.spoof=10.0.3.1",
+                 "hvtest.spoof=10.0.3.1 hvtest.noreach=10.0.5.10:80",
         "bridgevm": f"hvtest.net=dhcp {serve} {fetch} {storage}",
         "srv": f"hvtest.net=dhcp {serve} hvtest.ping=10.0.5.1 {storage} hvtest.spoof=10.0.5.1",
         "cli": f"hvtest.net=dhcp hvtest.peer=10.0.5.10:80,{served_sha('srv')} "
@@ -180,6 +182,8 @@ def test_bochs_vsi_networks(c):
             c.expect(rf"\[{name}\] .*hvtest: net noreach {re.escape(target)} "
                      r"ok \((timeout|unreachable)\)")
     c.expect(rf"\[cli\] .*hvtest: net noreach {re.escape(OUTSIDE_IP)}:8000 ok")
+    # a VSI of another network does not reach the internal one's server
+    c.expect(r"\[natvm\] .*hvtest: net noreach 10\.0\.5\.10:80 ok", timeout=timeout)
     for name, path in (("natvm", "via-forward.bin"), ("bridgevm", "via-bridge.bin")):
         got = os.path.join(c.dir, path)
         c.check(os.path.exists(got), f"nothing of {name}'s server arrived from outside ({path})")
@@ -203,4 +207,4 @@ def test_bochs_vsi_networks(c):
     c.expect_absent(r"hvtest: FAIL|Kernel panic|faulted and stopped|soft lockup")
     c.machine.stop()
     for name in names:
-        lib.check_disk(c, disks[name], name)
+        lib.check_disk(c, disks[name], name, sectors=PATTERN_SECTORS)

@@ -1102,10 +1102,12 @@ def guest_disk(c, name, mode="pattern", kind="good", append=None):
     return path
 
 
-def check_disk(c, image, name, want_ok=True, part=2):
-    """tools/check-disk.py on the server's file: the data partition holds NAME's pattern."""
+def check_disk(c, image, name, want_ok=True, part=2, sectors=8192):
+    """tools/check-disk.py on the server's file: the data partition holds NAME's pattern
+    of `sectors` sectors (hvtest.sectors)."""
     r = subprocess.run([sys.executable, os.path.join(ROOT, "tools/check-disk.py"), image, name,
-                        "--part", str(part)], capture_output=True, text=True)
+                        "--part", str(part), "--sectors", str(sectors)],
+                       capture_output=True, text=True)
     c.check((r.returncode == 0) == want_ok,
             f"check-disk {os.path.basename(image)} {name}: exit {r.returncode}, want "
             f"{'0' if want_ok else 'non-zero'}: {r.stdout.strip()} {r.stderr.strip()}")
