@@ -111,7 +111,8 @@ $(ESP)/EFI/BOOT/BOOTX64.EFI: $(KERNEL) $(EFI) tools/mkesp.sh $(MODULES) | guest
 	$(Q)sh tools/mkesp.sh --image $(BUILD)/esp.img $(ESP) $(EFI) $(KERNEL) "$(CMDLINE)" $(MODULES)
 
 # The demo's two VSIs boot Linux from disks served by qemu-nbd on loopback (guest/demo/hv.cfg).
-DEMO_RUN := --megs 1024 --nbd web=$(BUILD)/disks/web.img@10809 --nbd db=$(BUILD)/disks/db.img@10810 \
+DEMO_RUN := --megs 1024 --nbd web=$(BUILD)/disks/demo-web.img@10809 \
+	    --nbd db=$(BUILD)/disks/demo-db.img@10810 \
 	    --forward 8080 --forward-note "vsi web's port 80 (its pattern): socat - TCP:127.0.0.1:8080 | head -c 300"
 
 run: deps all disks
@@ -175,18 +176,22 @@ fuzz: deps
 # one good disk per name in DISK_NAMES and the broken family bad-KIND.img, in build/disks.
 # make disk-test: boots them under QEMU (TCG) and checks them (tests/disks/run.sh).
 DISK_NAMES ?= web db
-# The demo's guests on their nat network: web serves its pattern on port 80
-# (forwarded from the hypervisor's port 8080) for ten minutes; db pings the gateway.
+# The demo's own disks, demo-web.img and demo-db.img: the same guests on their
+# nat network; web serves its pattern on port 80 (forwarded from the
+# hypervisor's port 8080) for ten minutes, db pings the gateway. The plain
+# web.img and db.img stay without network steps for the disk and firmware tests.
 DEMO_APPEND_WEB := hvtest.net=dhcp hvtest.serve=80 hvtest.hold_s=600 hvtest.timeout=60
 DEMO_APPEND_DB := hvtest.net=dhcp hvtest.ping=10.0.3.1 hvtest.timeout=60
 DISK_KINDS := nogpt noboot noentries nokernel badkernel
 .PHONY: disks disk-test
 disks: deps
 	$(Q)for n in $(DISK_NAMES); do \
-		case $$n in web) a="$(DEMO_APPEND_WEB)" ;; db) a="$(DEMO_APPEND_DB)" ;; *) a= ;; esac; \
-		$(PYTHON) tools/mkdisk.py --build $(BUILD) $(BUILD)/disks/$$n.img --name $$n \
-			$${a:+--append "$$a"} || exit 1; \
+		$(PYTHON) tools/mkdisk.py --build $(BUILD) $(BUILD)/disks/$$n.img --name $$n || exit 1; \
 	done
+	$(Q)$(PYTHON) tools/mkdisk.py --build $(BUILD) $(BUILD)/disks/demo-web.img --name web \
+		--append "$(DEMO_APPEND_WEB)"
+	$(Q)$(PYTHON) tools/mkdisk.py --build $(BUILD) $(BUILD)/disks/demo-db.img --name db \
+		--append "$(DEMO_APPEND_DB)"
 	$(Q)for k in $(DISK_KINDS); do \
 		$(PYTHON) tools/mkdisk.py --build $(BUILD) $(BUILD)/disks/bad-$$k.img \
 			--kind $$k --name bad-$$k || exit 1; \

@@ -4,7 +4,7 @@
     hvrun.py bochs --iso build/hv.iso [--cpus 4] [--model corei7_haswell_4770]
     hvrun.py qemu  --esp build/esp   [--cpus 4] [--mem 256] [--kvm]
     hvrun.py auto  --iso ISO --esp DIR   (QEMU+KVM when the host offers VMX, else Bochs)
-    ... --nbd web=build/disks/web.img@10809 --nbd db=build/disks/db.img@10810
+    ... --nbd web=build/disks/demo-web.img@10809 --nbd db=build/disks/demo-db.img@10810
 
 --nbd serves a disk image as an NBD export with qemu-nbd, on loopback only,
 for the hypervisor's own NBD client: inside Bochs' private network namespace
