@@ -256,7 +256,7 @@ static int parse_size(const char *s, u64 *bytes)
 }
 
 /* An exact size for messages: "3072 MiB", "4 KiB" or "1000 bytes". */
-static const char *size_text(char *buf, size_t size, u64 bytes)
+const char *config_size_text(char *buf, size_t size, u64 bytes)
 {
 	if (bytes && IS_ALIGNED(bytes, MiB))
 		snprintf(buf, size, "%llu MiB", (unsigned long long)(bytes / MiB));
@@ -484,7 +484,7 @@ static void parse_memory(struct parser *p, char *val)
 }
 
 /* Index of the boot module called name, or -1. */
-static int find_module(const struct config_env *env, const char *name)
+int config_find_module(const struct config_env *env, const char *name)
 {
 	for (u32 i = 0; env->modules && i < env->nr_modules; i++)
 		if (env->modules[i] && !strcmp(env->modules[i], name))
@@ -493,7 +493,7 @@ static int find_module(const struct config_env *env, const char *name)
 }
 
 /* No module is called name: suggest the nearest one and list them all. */
-static void rom_missing(struct parser *p, const char *name)
+void config_module_missing(struct parser *p, const char *name)
 {
 	const struct config_env *env = p->env;
 	u32 n = env->modules ? env->nr_modules : 0;
@@ -508,49 +508,46 @@ static void rom_missing(struct parser *p, const char *name)
 		line_error(p, "no boot module named '%.40s'; modules: %s", name, list);
 }
 
+int config_module_name(struct parser *p, const char *key, const char *val, char *dst, size_t size)
+{
+	int i;
+
+	if (strlen(val) >= size) {
+		line_error(p,
+			   "%s = '%.40s...' is too long: module names have at most %zu characters",
+			   key, val, size - 1);
+		return -EINVAL;
+	}
+	for (const char *c = val; *c; c++) {
+		if (is_blank(*c)) {
+			line_error(p, "%s = '%.40s' is not one module name; remove the blanks", key,
+				   val);
+			return -EINVAL;
+		}
+	}
+	copy_str(dst, size, val);
+	i = config_find_module(p->env, val);
+	return i < 0 ? -ENOENT : i;
+}
+
 /* "rom": the name of an existing boot module of 1 byte to 4 MiB (check_rom: 1 MiB unless OVMF). */
 static void parse_rom(struct parser *p, char *val)
 {
 	const struct config_env *env = p->env;
 	char size[32];
-	int i;
+	int i = config_module_name(p, "rom", val, p->vsi->rom, sizeof(p->vsi->rom));
 
-	if (strlen(val) >= BOOT_MODNAME_MAX) {
-		line_error(p,
-			   "rom = '%.40s...' is too long: module names have at most %u characters",
-			   val, BOOT_MODNAME_MAX - 1);
+	if (i == -ENOENT) {
+		config_module_missing(p, val);
+	} else if (i < 0) {
 		return;
-	}
-	for (const char *c = val; *c; c++) {
-		if (is_blank(*c)) {
-			line_error(p, "rom = '%.40s' is not one module name; remove the blanks",
-				   val);
-			return;
-		}
-	}
-	copy_str(p->vsi->rom, sizeof(p->vsi->rom), val);
-	i = find_module(env, val);
-	if (i < 0) {
-		rom_missing(p, val);
 	} else if (env->module_sizes && env->module_sizes[i] == 0) {
 		line_error(p, "boot module '%s' is empty; a ROM holds at least the reset vector",
 			   val);
 	} else if (env->module_sizes && env->module_sizes[i] > CONFIG_OVMF_MAX) {
 		line_error(p, "boot module '%s' is %s; a ROM is at most 4 MiB", val,
-			   size_text(size, sizeof(size), env->module_sizes[i]));
+			   config_size_text(size, sizeof(size), env->module_sizes[i]));
 	}
-}
-
-static void parse_firmware(struct parser *p, char *val)
-{
-	static const char *const kinds[] = {
-		[VSI_FW_NATIVE] = "native",
-		[VSI_FW_OVMF] = "ovmf",
-	};
-	int fw = config_choice(p, "firmware", val, kinds, ARRAY_SIZE(kinds), "native or ovmf");
-
-	if (fw >= 0)
-		p->vsi->firmware = fw;
 }
 
 static void parse_fault(struct parser *p, char *val)
@@ -806,7 +803,8 @@ static const struct key_desc vsi_keys[NR_VSI_KEYS] = {
 	[VSI_NET] = { "net", "net = lan", false, config_parse_net, false },
 	[VSI_MAC] = { "mac", "mac = 52:54:00:12:34:57", false, config_parse_mac, false },
 	[VSI_FORWARD] = { "forward", "forward = tcp:8080:80", false, config_parse_forward, true },
-	[VSI_FIRMWARE] = { "firmware", "firmware = ovmf", false, parse_firmware, false },
+	[VSI_FIRMWARE] = { "firmware", "firmware = ovmf", false, config_parse_firmware, false },
+	[VSI_VARS] = { "vars", "vars = OVMF_VARS_4M.fd", false, config_parse_vars, false },
 };
 
 static const struct section_desc hv_section = {
@@ -820,7 +818,7 @@ static const struct section_desc vsi_section = {
 	"[vsi NAME]",
 	vsi_keys,
 	NR_VSI_KEYS,
-	"cpus, memory, rom, on_triple_fault, autostart, disk, net, mac, forward, firmware",
+	"cpus, memory, rom, on_triple_fault, autostart, disk, net, mac, forward, firmware, vars",
 };
 
 /* The key of section d called name, or NULL. */
@@ -1103,52 +1101,26 @@ static void check_required(struct parser *p, u32 i)
 				  vsi->name, vsi_keys[k].name, vsi_keys[k].example);
 }
 
-/* True if part occurs in name. */
-static bool contains(const char *name, const char *part)
-{
-	size_t n = strlen(part);
-
-	for (; *name; name++)
-		if (!strncmp(name, part, n))
-			return true;
-	return false;
-}
-
-/*
- * Debian's secure-boot builds of OVMF need SMM and a Q35 machine and hang
- * in PEI on this platform; their bytes do not tell, their names do.
- */
-static bool ovmf_secure_boot_name(const char *name)
-{
-	return contains(name, "secboot") || contains(name, "snakeoil") || contains(name, ".ms.");
-}
-
 /* What the ROM's size and the RAM must be for the VSI's firmware (known once the section ends). */
 static void check_rom(struct parser *p, u32 i)
 {
 	const struct vsi_config *vsi = &p->out->vsi[i];
 	const struct config_env *env = p->env;
-	int m = find_module(env, vsi->rom);
+	int m = config_find_module(env, vsi->rom);
 	char size[32];
 
 	if (vsi->firmware == VSI_FW_OVMF) {
-		if (ovmf_secure_boot_name(vsi->rom))
-			add_error(
-			    p, p->vsi_seen[i][VSI_ROM],
-			    "'%s' looks like a secure-boot build of OVMF, which needs SMM and a "
-			    "Q35 machine; use OVMF.fd (package ovmf)",
-			    vsi->rom);
-		if (vsi->ram_size && vsi->ram_size < CONFIG_OVMF_RAM_MIN)
-			add_error(p, p->vsi_seen[i][VSI_MEMORY],
-				  "VSI '%s' boots OVMF, which needs memory = 64M or more",
-				  vsi->name);
+		config_check_ovmf(p, i);
 		return;
 	}
+	if (vsi->vars[0])
+		add_error(p, p->vsi_seen[i][VSI_VARS],
+			  "'vars' is OVMF's variable store; add 'firmware = ovmf', or remove it");
 	if (m >= 0 && env->module_sizes && env->module_sizes[m] > CONFIG_ROM_MAX)
 		add_error(p, p->vsi_seen[i][VSI_ROM],
 			  "boot module '%s' is %s; a ROM is at most 1 MiB (is it OVMF? then add "
 			  "'firmware = ovmf')",
-			  vsi->rom, size_text(size, sizeof(size), env->module_sizes[m]));
+			  vsi->rom, config_size_text(size, sizeof(size), env->module_sizes[m]));
 }
 
 /* The VSI before VSI i that holds cpu, or -1. */
@@ -1201,8 +1173,8 @@ static void check_ram(struct parser *p)
 	}
 	if (line)
 		add_error(p, line, "VSIs need %s of RAM in all, %s are free; give them less memory",
-			  size_text(need, sizeof(need), total),
-			  size_text(avail, sizeof(avail), p->env->free_ram));
+			  config_size_text(need, sizeof(need), total),
+			  config_size_text(avail, sizeof(avail), p->env->free_ram));
 }
 
 /*

@@ -39,6 +39,7 @@ enum vsi_key {
 	VSI_MAC,
 	VSI_FORWARD,
 	VSI_FIRMWARE,
+	VSI_VARS,
 	NR_VSI_KEYS
 };
 enum net_key {
@@ -106,6 +107,25 @@ int config_choice(struct parser *p, const char *key, const char *val, const char
 const char *config_name_list(char *buf, size_t size, const char *const *names, u32 n);
 /* name is 1 to CONFIG_NAME_MAX - 1 of a-z, 0-9, '_' and '-'. */
 bool config_name_ok(const char *name);
+/* Index of the boot module called name, or -1. */
+int config_find_module(const struct config_env *env, const char *name);
+/*
+ * "key = val" names one boot module: copied into dst[size]; its index,
+ * -ENOENT when no module has that name (nothing reported yet), or -EINVAL
+ * after an error (too long, blanks).
+ */
+int config_module_name(struct parser *p, const char *key, const char *val, char *dst, size_t size);
+/* An error on the current line: no module is called name, the nearest and all listed. */
+void config_module_missing(struct parser *p, const char *name);
+/* An exact size for messages: "3072 MiB", "4 KiB" or "1000 bytes". */
+const char *config_size_text(char *buf, size_t size, u64 bytes);
+
+/* config_fw.c: firmware = and vars =, and what OVMF needs of its images and RAM */
+
+void config_parse_firmware(struct parser *p, char *val);
+void config_parse_vars(struct parser *p, char *val);
+/* VSI i boots OVMF: its images and RAM, once its section has ended. */
+void config_check_ovmf(struct parser *p, u32 i);
 
 /* config_net.c */
 

@@ -346,6 +346,7 @@ static bool load_config(void)
 {
 	static const char *names[BOOT_MODULES_MAX];
 	static u64 sizes[BOOT_MODULES_MAX];
+	static const void *data[BOOT_MODULES_MAX];
 	static struct config_errors errs;
 	char file[BOOT_MODNAME_MAX] = "hv.cfg";
 	const struct boot_module *m;
@@ -361,9 +362,11 @@ static bool load_config(void)
 	for (u32 i = 0; i < boot_info.nr_modules; i++) {
 		names[i] = boot_info.modules[i].name;
 		sizes[i] = boot_info.modules[i].size;
+		data[i] = (const void *)(uintptr_t)boot_info.modules[i].base;
 	}
 	env = (struct config_env){ nr_cpus, avail > VSI_RAM_RESERVE ? avail - VSI_RAM_RESERVE : 0,
-				   names, boot_info.nr_modules, sizes };
+				   names,   boot_info.nr_modules,
+				   sizes,   data };
 	if (config_parse((const char *)(uintptr_t)m->base, m->size, &env, &config, &errs)) {
 		config_report(file, &errs);
 		pr_err("config: %s rejected (%u problem%s): no VSI started", file, errs.nr,

@@ -112,18 +112,30 @@ static int vsi_map(struct vsi *v)
 	return err;
 }
 
-/* The ROM module copied top-aligned into fresh pages: the reset vector is its last 16 bytes. */
+/*
+ * The ROM module copied top-aligned into fresh pages: the reset vector is its
+ * last 16 bytes. A split OVMF build's variable store (vars =) goes right below
+ * its code, where a whole OVMF.fd has it, and is ROM like the rest.
+ */
 static int vsi_load_rom(struct vsi *v)
 {
 	const struct boot_module *m = boot_module_find(v->cfg->rom);
+	const struct boot_module *vars = v->cfg->vars[0] ? boot_module_find(v->cfg->vars) : NULL;
+	u64 code_size, vars_size = 0;
 
-	if (!m || m->size == 0)
+	if (!m || m->size == 0 || (v->cfg->vars[0] && !vars))
 		return -ENOENT; /* the configuration check makes this unreachable */
-	v->rom_size = ALIGN_UP(m->size, PAGE_SIZE);
+	code_size = ALIGN_UP(m->size, PAGE_SIZE);
+	if (vars)
+		vars_size = ALIGN_UP(vars->size, PAGE_SIZE);
+	v->rom_size = vars_size + code_size;
 	v->rom_hpa = page_alloc_try(v->rom_size, PAGE_SIZE, 0);
 	if (!v->rom_hpa)
 		return -ENOMEM;
 	memset((void *)(uintptr_t)v->rom_hpa, 0, v->rom_size);
+	if (vars)
+		memcpy((void *)(uintptr_t)(v->rom_hpa + vars_size - vars->size),
+		       (const void *)(uintptr_t)vars->base, vars->size);
 	memcpy((void *)(uintptr_t)(v->rom_hpa + v->rom_size - m->size),
 	       (const void *)(uintptr_t)m->base, m->size);
 	return 0;
@@ -179,9 +191,10 @@ static int vsi_create(struct vsi *v, const struct vsi_config *c, u32 id)
 	}
 	vsi_platform_init(v);
 	cpu_list(c, cpus, sizeof(cpus));
-	pr_info("vsi %s: %llu MiB RAM at host 0x%llx, ROM '%s' %llu KiB, %u vCPUs on CPUs %s",
+	pr_info("vsi %s: %llu MiB RAM at host 0x%llx, ROM '%s'%s%s %llu KiB, %u vCPUs on CPUs %s",
 		v->name, (unsigned long long)(v->ram_size / MiB), (unsigned long long)v->ram_hpa,
-		c->rom, (unsigned long long)(v->rom_size / KiB), v->nr_vcpus, cpus);
+		c->rom, c->vars[0] ? " with variable store " : "", c->vars,
+		(unsigned long long)(v->rom_size / KiB), v->nr_vcpus, cpus);
 	return 0;
 }
 

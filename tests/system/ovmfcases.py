@@ -12,6 +12,9 @@ import time
 lib = None  # tests/system/run.py
 
 OVMF_FD = "/usr/share/ovmf/OVMF.fd"  # Debian's package ovmf: the non-SMM build
+# The same package's split build, as QEMU's two pflash drives take it: code and variable store.
+OVMF_CODE_4M = "/usr/share/OVMF/OVMF_CODE_4M.fd"
+OVMF_VARS_4M = "/usr/share/OVMF/OVMF_VARS_4M.fd"
 
 
 def test_bochs_ovmf_to_bds(c):
@@ -85,8 +88,9 @@ disk = nbd://10.0.2.2:10809/esp
 
 
 def test_bochs_ovmf_boots_from_disk(c):
-    """Stock OVMF in a VSI boots from the VSI's virtio-blk disk (00:03.0, an
-    NBD export) through the removable-media path: a FAT disk holding this
+    """Stock OVMF, the split build (OVMF_CODE_4M.fd with its variable store
+    OVMF_VARS_4M.fd below it), boots in a VSI from the VSI's virtio-blk disk
+    (00:03.0, an NBD export) through the removable-media path: a FAT disk holding this
     project's own UEFI loader and kernel, which start inside the VSI, find
     the ACPI tables OVMF installed from fw_cfg (checksums, MADT, FADT), and
     stop for want of VT-x, without a fault."""
@@ -96,10 +100,13 @@ def test_bochs_ovmf_boots_from_disk(c):
                     os.path.join(c.build, "hv.elf"), "loglevel=info"], check=True)
     path = os.path.join(c.dir, "hv.cfg")
     with open(path, "w") as f:
-        f.write(OVMF_DISK_CFG)
-    iso = c.iso("loglevel=info", [path, OVMF_FD])
+        f.write(OVMF_DISK_CFG.replace("rom = OVMF.fd", "rom = OVMF_CODE_4M.fd\n"
+                                      "vars = OVMF_VARS_4M.fd"))
+    iso = c.iso("loglevel=info", [path, OVMF_CODE_4M, OVMF_VARS_4M])
     server = f"qemu-nbd -f raw -t -b 127.0.0.1 -p 10809 -x esp {image} 2>{c.dir}/qemu-nbd.log"
     c.machine = lib.hvrun.boot_bochs(c.dir, iso, cpus=2, megs=512, nic=True, inside=server)
+    c.expect(r"vsi uefi: \d+ MiB RAM at host 0x[0-9a-f]+, ROM 'OVMF_CODE_4M.fd' with variable "
+             r"store OVMF_VARS_4M.fd 4096 KiB")
     c.expect(r"vsi uefi: disk 16384 sectors at PCI 00:03\.0 \(virtio-blk\)")
     c.expect(r"vsi uefi: started")
     t1 = time.monotonic()

@@ -883,6 +883,76 @@ static void test_firmware(void **state)
 			 4, "use OVMF.fd (package ovmf)");
 }
 
+/* The front of a firmware volume: its file system GUID, length, signature, header length. */
+static void fv_header(u8 *img, u64 fv_len, const u8 guid[16])
+{
+	u16 hdr_len = 0x48;
+
+	memset(img, 0, 0x48);
+	memcpy(img + 0x10, guid, 16);
+	memcpy(img + 0x20, &fv_len, sizeof(fv_len));
+	memcpy(img + 0x28, "_FVH", 4);
+	memcpy(img + 0x30, &hdr_len, sizeof(hdr_len));
+}
+
+/* vars = with a split OVMF build: told apart from whole images by their bytes */
+static void test_ovmf_vars(void **state)
+{
+	static const u8 nv[16] = { 0x8d, 0x2b, 0xf1, 0xff, 0x96, 0x76, 0x8b, 0x4c,
+				   0xa9, 0x85, 0x27, 0x47, 0x07, 0x5b, 0x4f, 0x50 };
+	static const u8 ffs2[16] = { 0x78, 0xe5, 0x8c, 0x8c, 0x3d, 0x8a, 0x1c, 0x4f,
+				     0x99, 0x35, 0x89, 0x61, 0x85, 0xc3, 0x2d, 0xd3 };
+	static u8 whole[256], code[256], vars[256];
+	static const char *const mods[] = { "OVMF.fd", "OVMF_CODE_4M.fd", "OVMF_VARS_4M.fd",
+					    "hello.rom" };
+	static u64 sizes[] = { 2 * MiB, 3568 * KiB, 528 * KiB, 64 * KiB };
+	static const void *data[] = { whole, code, vars, code };
+
+	(void)state;
+	fv_header(whole, 128 * KiB, nv);
+	fv_header(code, 3568 * KiB, ffs2);
+	fv_header(vars, 528 * KiB, nv);
+	env.modules = mods;
+	env.module_sizes = sizes;
+	env.module_data = data;
+	env.nr_modules = ARRAY_SIZE(mods);
+	expect_ok("[vsi a]\ncpus = 1\nmemory = 64M\nrom = OVMF.fd\nfirmware = ovmf\n");
+	assert_string_equal(cfg.vsi[0].vars, "");
+	expect_ok("[vsi a]\ncpus = 1\nmemory = 64M\nrom = OVMF_CODE_4M.fd\nfirmware = ovmf\n"
+		  "vars = OVMF_VARS_4M.fd\n");
+	assert_string_equal(cfg.vsi[0].vars, "OVMF_VARS_4M.fd");
+	expect_one_error("[vsi a]\ncpus = 1\nmemory = 64M\nrom = OVMF_CODE_4M.fd\n"
+			 "firmware = ovmf\n",
+			 4,
+			 "'OVMF_CODE_4M.fd' holds OVMF's code without its variable store (a "
+			 "split build); add 'vars = OVMF_VARS_4M.fd'");
+	expect_one_error("[vsi a]\ncpus = 1\nmemory = 64M\nrom = OVMF.fd\nfirmware = ovmf\n"
+			 "vars = OVMF_VARS_4M.fd\n",
+			 6,
+			 "'OVMF.fd' already holds its variable store (a whole OVMF image); "
+			 "remove 'vars ='");
+	expect_one_error("[vsi a]\ncpus = 1\nmemory = 64M\nrom = OVMF_CODE_4M.fd\n"
+			 "firmware = ovmf\nvars = hello.rom\n",
+			 6, "'hello.rom' is not an OVMF variable store");
+	expect_one_error("[vsi a]\ncpus = 1\nmemory = 64M\nrom = OVMF_CODE_4M.fd\n"
+			 "firmware = ovmf\nvars = OVMF_VAR_4M.fd\n",
+			 6,
+			 "no boot module named 'OVMF_VAR_4M.fd'; did you mean 'OVMF_VARS_4M.fd'?");
+	expect_one_error("[vsi a]\ncpus = 1\nmemory = 2M\nrom = hello.rom\n"
+			 "vars = OVMF_VARS_4M.fd\n",
+			 5, "'vars' is OVMF's variable store; add 'firmware = ovmf', or remove it");
+	sizes[2] = 529 * KiB; /* code and vars past OVMF's 4 MiB of flash */
+	fv_header(vars, 529 * KiB, nv);
+	expect_one_error("[vsi a]\ncpus = 1\nmemory = 64M\nrom = OVMF_CODE_4M.fd\n"
+			 "firmware = ovmf\nvars = OVMF_VARS_4M.fd\n",
+			 6, "are 4097 KiB together; OVMF's flash is at most 4 MiB");
+	sizes[2] = 528 * KiB;
+	vars[0x28] = 'X'; /* no "_FVH": not a firmware volume */
+	expect_one_error("[vsi a]\ncpus = 1\nmemory = 64M\nrom = OVMF_CODE_4M.fd\n"
+			 "firmware = ovmf\nvars = OVMF_VARS_4M.fd\n",
+			 6, "is not an OVMF variable store");
+}
+
 /* ---- policies and yes/no ---- */
 
 static void test_choices(void **state)
@@ -1493,6 +1563,7 @@ int main(void)
 		cmocka_unit_test_setup(test_rom, setup),
 		cmocka_unit_test_setup(test_rom_size, setup),
 		cmocka_unit_test_setup(test_firmware, setup),
+		cmocka_unit_test_setup(test_ovmf_vars, setup),
 		cmocka_unit_test_setup(test_choices, setup),
 		cmocka_unit_test_setup(test_max_vsis, setup),
 		cmocka_unit_test_setup(test_extra_vsi_checked, setup),

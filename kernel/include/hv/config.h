@@ -108,9 +108,10 @@ struct vsi_config {
 	u32 nr_cpus;
 	u32 cpus[CONFIG_MAX_CPUS]; /* physical CPU numbers, in the order given: vCPU i -> cpus[i] */
 	u64 ram_size;		   /* bytes, a multiple of CONFIG_RAM_ALIGN */
-	char rom[BOOT_MODNAME_MAX]; /* boot module name */
-	u32 firmware;		    /* enum vsi_firmware */
-	u32 on_triple_fault;	    /* enum vsi_fault_policy */
+	char rom[BOOT_MODNAME_MAX];  /* boot module name */
+	u32 firmware;		     /* enum vsi_firmware */
+	char vars[BOOT_MODNAME_MAX]; /* firmware = ovmf: its variable store module, or "" */
+	u32 on_triple_fault;	     /* enum vsi_fault_policy */
 	bool autostart;
 	struct disk_config disk;
 	bool has_net; /* net = NAME was given: the VSI gets a virtio-net device */
@@ -142,7 +143,8 @@ struct config_env {
 	u64 free_ram;		    /* bytes available for all VSIs' RAM together */
 	const char *const *modules; /* names of the boot modules */
 	u32 nr_modules;
-	const u64 *module_sizes; /* parallel to modules (bytes); NULL: sizes unknown */
+	const u64 *module_sizes;	/* parallel to modules (bytes); NULL: sizes unknown */
+	const void *const *module_data; /* parallel to modules; NULL: contents unknown */
 };
 
 struct config_error {
