@@ -396,6 +396,8 @@ def main():
                     metavar="NAME=IMAGE@PORT", help="serve a disk image to the hypervisor")
     args = ap.parse_args()
 
+    # `kill` (SIGTERM) unwinds like Ctrl-C: the emulator, servers and relays stop with us.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     machine, kvm = args.machine, args.kvm
     if machine == "auto":
         kvm = host_has_vmx()
