@@ -142,7 +142,7 @@ static struct vport *nat_vport(u32 ip)
 /* Is this frame from the uplink one NAT may own: to our MAC and address, a NAT port or echo reply? */
 static bool nat_candidate(const u8 *frame, const struct sw_frame *f)
 {
-	if (f->cls != SW_CLASS_IPV4 || f->ip_dst != ns->nat.outside_ip ||
+	if (f->cls != SW_CLASS_IPV4 || f->tagged || f->ip_dst != ns->nat.outside_ip ||
 	    memcmp(f->dst, ns->nic->mac, ETH_ALEN))
 		return false;
 	if (f->ip_proto == IP_PROTO_ICMP)
@@ -172,7 +172,7 @@ bool netsw_gw_nat_inbound(u8 *frame, size_t len, u64 now_ms)
 	p = nat_vport(be32_to_cpu(((struct ip_hdr *)ip)->dst));
 	if (!p || p->net->gw_port < 0)
 		return true;
-	eh = (struct eth_hdr *)(ip - ETH_HLEN); /* over the old header (and tag, if any) */
+	eh = (struct eth_hdr *)(ip - ETH_HLEN); /* over the old header */
 	memcpy(eh->dst, ns->sw.ports[p->port].pol.mac, ETH_ALEN);
 	memcpy(eh->src, p->net->gw_mac, ETH_ALEN);
 	eh->type = cpu_to_be16(ETH_P_IP);

@@ -88,7 +88,8 @@ int sw_classify(const u8 *frame, size_t len, struct sw_frame *f)
 	f->src = frame + ETH_ALEN;
 	f->type = get_be16(frame + 2 * ETH_ALEN);
 	f->l3_off = ETH_HLEN;
-	if (f->type == ETH_P_8021Q) {
+	/* Any tag (802.1Q, 802.1ad, QinQ) marks the frame; only the outer one is read. */
+	if (f->type == ETH_P_8021Q || f->type == ETH_P_8021AD || f->type == ETH_P_QINQ) {
 		if (len < ETH_HLEN + VLAN_HLEN)
 			return -EBADMSG;
 		f->tagged = true;

@@ -10,7 +10,8 @@
  * Unknown unicast is never flooded to VSIs, so the hypervisor's storage
  * traffic cannot reach a guest. In nat and internal modes a VSI also sends
  * only from its leased IPv4 (DHCP from 0.0.0.0 before it has one), only ARP
- * about itself, only ARP and IPv4, and no 802.1Q tags in any mode.
+ * about itself, only ARP and IPv4. A tagged frame (802.1Q, 802.1ad) never
+ * comes from or goes to a VSI, in any mode.
  */
 #include <hv/errno.h>
 #include <hv/string.h>
@@ -135,10 +136,10 @@ enum sw_reason sw_ingress_check(const struct sw_switch *sw, const struct sw_poli
 		return SW_DROP_POLICY;
 	if (pol->kind == SW_PORT_UPLINK && vsi_mac(sw, f->src))
 		return SW_DROP_SPOOFED; /* the LAN must not steal a VSI's frames */
+	if (f->tagged)
+		return SW_DROP_POLICY; /* the networks are untagged: a VLAN's frame is no guest's */
 	if (pol->kind != SW_PORT_VSI)
 		return SW_FORWARDED;
-	if (f->tagged)
-		return SW_DROP_POLICY;
 	if (memcmp(f->src, pol->mac, ETH_ALEN))
 		return SW_DROP_SPOOFED;
 	if (f->cls == SW_CLASS_ARP && protected_ip(sw, f->arp_spa))
@@ -168,6 +169,8 @@ bool sw_egress_ok(const struct sw_policy *in, const struct sw_policy *out, const
 		return false;
 	if (out->kind != SW_PORT_VSI)
 		return true;
+	if (f->tagged)
+		return false;
 	if (mac_multicast(f->dst))
 		return true;
 	return !memcmp(f->dst, out->mac, ETH_ALEN);

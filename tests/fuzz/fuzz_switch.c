@@ -70,6 +70,7 @@ static void check_decision(u32 in, const u8 *fr, size_t len, const struct sw_dec
 	if (!d->out_mask)
 		return;
 	CHECK(sw_classify(fr, len, &f) == 0);
+	CHECK(!f.tagged); /* the networks are untagged: no tagged frame is ever forwarded */
 	if (pin->kind == SW_PORT_VSI)
 		CHECK(!sw_storage_bound(&sw, &f) && !memcmp(f.src, pin->mac, ETH_ALEN));
 	for (u32 i = 0; i < sw.nports; i++) {

@@ -277,6 +277,53 @@ static void test_policy_tags_types_down(void **state)
 	assert_int_equal(sw.ports[P_B].in[SW_DROP_POLICY], 2);
 }
 
+/* fr with its EtherType replaced by a tag of type tpid (VID 5) before it: the new length. */
+static size_t retag(size_t n, u16 tpid)
+{
+	memmove(fr + 16, fr + 12, n - 12);
+	fr[12] = (u8)(tpid >> 8);
+	fr[13] = (u8)tpid;
+	fr[14] = 0;
+	fr[15] = 5;
+	return n + 4;
+}
+
+/* No tagged frame from or to a guest: 802.1Q, 802.1ad and QinQ, in every mode and from the LAN. */
+static void test_tagged_never_to_or_from_guest(void **state)
+{
+	static const u16 tpids[] = { ETH_P_8021Q, ETH_P_8021AD, ETH_P_QINQ };
+	struct sw_frame f;
+	size_t n;
+
+	(void)state;
+	for (u32 i = 0; i < 3; i++) {
+		n = fr_eth_ipv4(fr, bcast, mac_vsi[P_A], IP_PROTO_UDP, A_IP, 1, LAN_IP, 2, 10);
+		assert_int_equal(in(P_A, retag(n, tpids[i])), 0); /* bridged may send any type */
+		assert_int_equal(d.reason, SW_DROP_POLICY);
+		n = fr_eth_ipv4(fr, bcast, mac_vsi[P_D], IP_PROTO_UDP, D_IP, 1, LAN_IP, 2, 10);
+		assert_int_equal(in(P_D, retag(n, tpids[i])), 0);
+		assert_int_equal(d.reason, SW_DROP_POLICY);
+		/* from the LAN: neither broadcast nor unicast to a VSI's MAC gets through */
+		n = fr_eth_ipv4(fr, bcast, mac_lan, IP_PROTO_UDP, LAN_IP, 1, A_IP, 2, 10);
+		assert_int_equal(in(P_UPLINK, retag(n, tpids[i])), 0);
+		assert_int_equal(d.reason, SW_DROP_POLICY);
+		n = fr_eth_ipv4(fr, mac_vsi[P_A], mac_lan, IP_PROTO_UDP, LAN_IP, 1, A_IP, 2, 10);
+		n = retag(n, tpids[i]);
+		assert_int_equal(in(P_UPLINK, n), 0);
+		assert_int_equal(sw_classify(fr, n, &f), 0);
+		assert_true(f.tagged);
+		assert_false(sw_egress_ok(&sw.ports[P_UPLINK].pol, &sw.ports[P_A].pol, &f));
+	}
+	assert_int_equal(sw.ports[P_A].in[SW_DROP_POLICY], 3);
+	assert_int_equal(sw.ports[P_D].in[SW_DROP_POLICY], 3);
+	assert_int_equal(sw.ports[P_UPLINK].in[SW_DROP_POLICY], 6);
+	assert_int_equal(sw.ports[P_A].out[SW_FORWARDED], 0);
+	/* the same frame untagged reaches the bridged VSI */
+	n = fr_eth_ipv4(fr, mac_vsi[P_A], mac_lan, IP_PROTO_UDP, LAN_IP, 1, A_IP, 2, 10);
+	assert_int_equal(in(P_UPLINK, n), 1);
+	assert_int_equal(d.out_mask, 1u << P_A);
+}
+
 static void test_mac_table_full(void **state)
 {
 	u8 src[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0 };
@@ -353,6 +400,7 @@ int main(void)
 		cmocka_unit_test_setup(test_storage_bound_forward_reply, setup),
 		cmocka_unit_test_setup(test_host_unicast_not_flooded, setup),
 		cmocka_unit_test_setup(test_policy_tags_types_down, setup),
+		cmocka_unit_test_setup(test_tagged_never_to_or_from_guest, setup),
 		cmocka_unit_test_setup(test_mac_table_full, setup),
 		cmocka_unit_test_setup(test_classify_lengths, setup),
 		cmocka_unit_test_setup(test_count_out_no_buffer, setup),

@@ -20,10 +20,6 @@
 #define SW_STORAGE_MAX	  16	 /* storage server addresses */
 #define SW_HOST_FWD_MAX	  16	 /* TCP ports of the hypervisor's address open to guests */
 
-#define ETH_P_8021Q   0x8100
-#define VLAN_HLEN     4
-#define VLAN_VID_MASK 0x0fff
-
 enum sw_port_kind {
 	SW_PORT_UPLINK, /* the physical NIC */
 	SW_PORT_HOST,	/* the hypervisor's own stack (or its NAT gateway on a network) */
