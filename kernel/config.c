@@ -790,6 +790,8 @@ static const struct key_desc hv_keys[NR_HV_KEYS] = {
 	[HV_STORAGE_NIC] = { "storage_nic", "storage_nic = 00:03.0", false, parse_storage_nic,
 			     false },
 	[HV_UPLINK] = { "uplink", "uplink = none", false, config_parse_uplink, false },
+	[HV_STORAGE_VLAN] = { "storage_vlan", "storage_vlan = 100", false,
+			      config_parse_storage_vlan, false },
 };
 
 static const struct key_desc vsi_keys[NR_VSI_KEYS] = {
@@ -811,7 +813,8 @@ static const struct section_desc hv_section = {
 	"[hypervisor]",
 	hv_keys,
 	NR_HV_KEYS,
-	"service_cpu, log_level, network, address, gateway, io_deadline, storage_nic, uplink",
+	"service_cpu, log_level, network, address, gateway, io_deadline, storage_nic, uplink, "
+	"storage_vlan",
 };
 
 static const struct section_desc vsi_section = {
@@ -1278,6 +1281,7 @@ int config_parse(const char *text, size_t len, const struct config_env *env, str
 	check_ram(&p);
 	config_check_networks(&p);
 	check_network(&p);
+	config_check_storage_vlan(&p);
 	return errs->nr ? -EINVAL : 0;
 }
 

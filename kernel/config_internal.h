@@ -26,6 +26,7 @@ enum hv_key {
 	HV_IO_DEADLINE,
 	HV_STORAGE_NIC,
 	HV_UPLINK,
+	HV_STORAGE_VLAN,
 	NR_HV_KEYS
 };
 enum vsi_key {
@@ -126,6 +127,12 @@ void config_parse_firmware(struct parser *p, char *val);
 void config_parse_vars(struct parser *p, char *val);
 /* VSI i boots OVMF: its images and RAM, once its section has ended. */
 void config_check_ovmf(struct parser *p, u32 i);
+
+/* config_vlan.c: storage_vlan = and what it rules out */
+
+void config_parse_storage_vlan(struct parser *p, char *val);
+/* Once the file is read: no nat network beside a storage VLAN. */
+void config_check_storage_vlan(struct parser *p);
 
 /* config_net.c */
 

@@ -1421,6 +1421,37 @@ static void test_uplink(void **state)
 	assert_int_equal(cfg.net_mode, CONFIG_NET_STATIC);
 }
 
+static void test_storage_vlan(void **state)
+{
+	(void)state;
+	expect_ok("[hypervisor]\n");
+	assert_int_equal(cfg.storage_vlan, 0); /* the default: the untagged LAN */
+	expect_ok("[hypervisor]\nstorage_vlan = 100\n");
+	assert_int_equal(cfg.storage_vlan, 100);
+	expect_ok("[hypervisor]\nstorage_vlan = 1\n");
+	assert_int_equal(cfg.storage_vlan, 1);
+	expect_ok("[hypervisor]\nstorage_vlan = 4094\n");
+	assert_int_equal(cfg.storage_vlan, 4094);
+	expect_one_error("[hypervisor]\nstorage_vlan = 0\n", 2,
+			 "storage_vlan = '0' is not a VLAN ID from 1 to 4094; write e.g. "
+			 "storage_vlan = 100");
+	expect_one_error("[hypervisor]\nstorage_vlan = 4095\n", 2, "from 1 to 4094");
+	expect_one_error("[hypervisor]\nstorage_vlan = 0x64\n", 2, "from 1 to 4094");
+	expect_one_error("[hypervisor]\nstorage_vlan = 18446744073709551716\n", 2,
+			 "from 1 to 4094");
+	expect_one_error(VSI("a", "1") "storage_vlan = 100\n", 5,
+			 "'storage_vlan' belongs in [hypervisor]");
+	/* bridged and internal networks beside a storage VLAN; nat is refused */
+	expect_ok("[hypervisor]\nstorage_vlan = 100\n[network dmz]\nmode = bridged\n" NET_VSI(
+	    "a", "1", "net = dmz\n"));
+	expect_one_error(
+	    "[hypervisor]\nstorage_vlan = 100\n" NAT_LAN NET_VSI("a", "1", "net = lan\n"), 4,
+	    "mode = nat translates to the hypervisor's address, which storage_vlan = "
+	    "100 (line 2) puts on the storage VLAN; use mode = bridged, or leave out "
+	    "storage_vlan");
+	expect_one_error(NAT_LAN "[hypervisor]\nstorage_vlan = 7\n", 2, "(line 5)");
+}
+
 /* ---- many errors ---- */
 
 static void test_all_errors_reported(void **state)
@@ -1577,6 +1608,7 @@ int main(void)
 		cmocka_unit_test_setup(test_forwards, setup),
 		cmocka_unit_test_setup(test_subnet_conflicts, setup),
 		cmocka_unit_test_setup(test_uplink, setup),
+		cmocka_unit_test_setup(test_storage_vlan, setup),
 		cmocka_unit_test_setup(test_all_errors_reported, setup),
 		cmocka_unit_test_setup(test_error_limit, setup),
 		cmocka_unit_test_setup(test_bad_arguments, setup),

@@ -131,6 +131,7 @@ struct hv_config {
 	u32 io_deadline;	 /* seconds */
 	struct nic_config storage_nic; /* the NIC that reaches the NBD servers */
 	bool no_uplink;		       /* uplink = none: no nat or bridged networks */
+	u16 storage_vlan; /* 1-4094: the stack's frames carry this 802.1Q tag; 0: none */
 	u32 nr_networks;
 	struct network_config net[CONFIG_MAX_NETWORKS];
 	u32 nr_vsis;
