@@ -6,6 +6,7 @@
 #include <hv/log.h>
 #include <hv/net.h>
 #include <hv/printf.h>
+#include <hv/storage.h>
 #include <hv/virtio_net.h>
 #include <hv/vnet.h>
 #include <hv/vsi.h>
@@ -62,11 +63,28 @@ static void print_networks(void)
 	}
 }
 
+/* storage_vlan: what the NIC's frames were sorted into by their tags. */
+static void print_storage_vlan(void)
+{
+	const struct vlan_stats *v;
+	u16 vid;
+
+	v = storage_vlan_stats(&vid);
+	if (!v)
+		return;
+	console_printf("storage VLAN %u: in tagged %llu, untagged (to the switch) %llu, other VLAN "
+		       "%llu, malformed %llu; out tagged %llu, not taggable %llu\n",
+		       vid, (unsigned long long)v->rx_ours, (unsigned long long)v->rx_untagged,
+		       (unsigned long long)v->rx_other_vid, (unsigned long long)v->rx_malformed,
+		       (unsigned long long)v->tx_tagged, (unsigned long long)v->tx_bad);
+}
+
 void netsw_print(void)
 {
 	const struct nat_stats *t;
 	char ip[16], mac[18];
 
+	print_storage_vlan();
 	if (!ns) {
 		console_printf("net: no VSI has a network\n");
 		return;

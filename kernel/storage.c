@@ -17,6 +17,7 @@
 #include <hv/netsw.h>
 #include <hv/storage.h>
 #include <hv/string.h>
+#include <hv/vlan.h>
 #include <net/netdev.h>
 
 #define FRAME_MAX	   2048
@@ -84,7 +85,9 @@ struct storage {
 	u32 rounds; /* 1, or SOAK_ROUNDS for selftest=nbd-soak */
 	bool bench;
 	struct bench b;
-	u8 frame[FRAME_MAX];
+	struct vlan_port vlan;	   /* storage_vlan: vid 0 when the stack is on the untagged LAN */
+	u8 frame[FRAME_MAX];	   /* the frame received */
+	u8 tagged[VLAN_FRAME_MAX]; /* the stack's frame with its tag (sent from inside net_input) */
 };
 
 static struct storage *st;
@@ -124,11 +127,52 @@ bool storage_active(void)
 	return st && st->nr_disks;
 }
 
+/* The stack's frames: on the storage VLAN, tagged here (hv/vlan.h), else as they are. */
 static int nic_transmit(void *ctx, const void *frame, size_t len)
 {
 	struct netdev *nic = ctx;
+	long n;
 
-	return nic->transmit(nic, frame, len);
+	if (!st->vlan.vid)
+		return nic->transmit(nic, frame, len);
+	n = vlan_tag(&st->vlan, frame, len, st->tagged);
+	if (n < 0)
+		return (int)n;
+	return nic->transmit(nic, st->tagged, (size_t)n);
+}
+
+/*
+ * A frame from the NIC. Without a storage VLAN the switch sees it first and
+ * the stack keeps what is addressed to it; with one, the tag decides: ours
+ * to the stack only, untagged to the switch only, anything else dropped.
+ */
+static void nic_input(size_t len, u64 now)
+{
+	u8 *frame;
+
+	if (!st->vlan.vid) {
+		if (netsw_uplink_input(st->frame, len, now))
+			net_input(&st->net, st->frame, len, now);
+		return;
+	}
+	switch (vlan_demux(&st->vlan, st->frame, &len, &frame)) {
+	case VLAN_RX_STACK:
+		net_input(&st->net, frame, len, now);
+		break;
+	case VLAN_RX_SWITCH:
+		netsw_uplink_input(frame, len, now);
+		break;
+	case VLAN_RX_DROP:
+		break;
+	}
+}
+
+const struct vlan_stats *storage_vlan_stats(u16 *vid)
+{
+	if (!st || !st->vlan.vid)
+		return NULL;
+	*vid = st->vlan.vid;
+	return &st->vlan.stats;
 }
 
 /* The NBD transport over one of our TCP connections. */
@@ -210,6 +254,12 @@ static bool net_bring_up(const struct hv_config *cfg, bool disks)
 	drv.transmit = nic_transmit;
 	drv.ctx = st->nic;
 	net_init(&st->net, &drv);
+	if (cfg->storage_vlan) {
+		vlan_init(&st->vlan, cfg->storage_vlan);
+		pr_info("storage: on VLAN %u of %s (802.1Q tags in software); the VSIs' uplink is "
+			"the untagged LAN",
+			cfg->storage_vlan, st->nic->name);
+	}
 	net_seed(&st->net, rdtsc());
 	if (cfg->net_mode == CONFIG_NET_STATIC) {
 		net_config_static(&st->net, cfg->ip, ~0U << (32 - cfg->prefix), cfg->gateway);
@@ -521,8 +571,7 @@ bool storage_poll(void)
 		return false;
 	for (int i = 0; i < 64 && (n = st->nic->receive(st->nic, st->frame, sizeof(st->frame))) > 0;
 	     i++) {
-		if (netsw_uplink_input(st->frame, (size_t)n, now))
-			net_input(&st->net, st->frame, (size_t)n, now);
+		nic_input((size_t)n, now);
 		busy = true;
 	}
 	net_poll(&st->net, now);

@@ -9,6 +9,10 @@
  * (checksums, sequence numbers relative to the connection, the DHCP
  * transaction id), so the fuzzer gets past the cheap checks. Besides the
  * sanitizers, the stack's own invariants are checked after every step.
+ * With MODE_VLAN every record first goes through the storage VLAN's
+ * demultiplexer (hv/vlan.h, VID 100) and only what it gives the stack
+ * reaches net_input(); every frame the stack sends is tagged and sorted
+ * back, which must give the same frame.
  * The connection lives in slot 1 and the buffers of slot 0, which follow
  * the frame being built (s->tx) in the struct, are poisoned: a write past
  * the end of s->tx stays inside the struct, where ASan alone cannot see it.
@@ -21,9 +25,12 @@
 
 #include <hv/errno.h>
 #include <hv/net.h>
+#include <hv/vlan.h>
 
 #define MODE_ESTABLISH BIT(0) /* answer our SYN before the records */
 #define MODE_DHCP      BIT(1) /* no static address: DHCP is selecting */
+#define MODE_VLAN      BIT(2) /* frames through the storage VLAN's tags, both ways */
+#define FUZZ_VID       100
 
 #define OP_FIX_IP_CSUM BIT(0)
 #define OP_FIX_L4_CSUM BIT(1)
@@ -50,6 +57,42 @@ static struct net_stack stack;
 static u8 frame[2048];
 static u8 scratch[TCP_RCV_BUF];
 static u32 busy;
+static struct vlan_port vlan; /* vid 0: MODE_VLAN is off */
+
+/* Tag what the stack sends and sort it back in: the same frame must come out. */
+static void check_vlan_round_trip(const u8 *f, size_t len)
+{
+	static u8 tagged[VLAN_FRAME_MAX];
+	size_t n;
+	long t;
+	u8 *out;
+
+	t = vlan_tag(&vlan, f, len, tagged);
+	CHECK(t == (long)(len + VLAN_HLEN));
+	n = (size_t)t;
+	CHECK(vlan_demux(&vlan, tagged, &n, &out) == VLAN_RX_STACK);
+	CHECK(n == len && !memcmp(out, f, len));
+}
+
+/* MODE_VLAN: the record's frame sorted by its tag; what the stack gets, or NULL. */
+static u8 *vlan_input(u8 *f, size_t *len)
+{
+	size_t orig = *len;
+	u16 type = orig >= ETH_HLEN ? (u16)(f[12] << 8 | f[13]) : 0;
+	u8 *out;
+
+	switch (vlan_demux(&vlan, f, len, &out)) {
+	case VLAN_RX_STACK:
+		CHECK(type == ETH_P_8021Q && out == f + VLAN_HLEN && *len == orig - VLAN_HLEN);
+		return out;
+	case VLAN_RX_SWITCH:
+		CHECK(orig >= ETH_HLEN && !vlan_tag_type(type) && out == f && *len == orig);
+		return NULL;
+	default:
+		CHECK(out == f && *len == orig);
+		return NULL;
+	}
+}
 
 static u16 csum_at(const u8 *p, size_t len, u32 sum)
 {
@@ -62,6 +105,8 @@ static int fuzz_transmit(void *ctx, const void *f, size_t len)
 	const u8 *p = f;
 
 	CHECK(len >= ETH_ZLEN && len <= ETH_FRAME_MAX);
+	if (vlan.vid)
+		check_vlan_round_trip(p, len);
 	/* What we send is well-formed: the IPv4 header and the TCP checksum are right. */
 	if (p[12] == 0x08 && p[13] == 0x00) {
 		const struct ip_hdr *ih = (const struct ip_hdr *)(p + ETH_HLEN);
@@ -255,6 +300,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mode = *data++;
 	size--;
 	busy = 0;
+	vlan_init(&vlan, (mode & MODE_VLAN) ? FUZZ_VID : 0);
 	memcpy(drv.mac, our_mac, ETH_ALEN);
 	net_init(&stack, &drv);
 	if (mode & MODE_DHCP) {
@@ -277,20 +323,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (size >= 4) {
 		u8 ops = data[0];
 		size_t len = MIN((size_t)(data[2] << 8 | data[3]), size - 4);
+		u8 *in = frame;
 
 		now += data[1];
 		len = MIN(len, sizeof(frame));
 		memcpy(frame, data + 4, len);
 		data += 4 + len;
 		size -= 4 + len;
-		if (c && (ops & OP_REL_SEQ))
-			rel_seq(frame, len, c);
-		if (ops & OP_DHCP_XID)
-			dhcp_xid(frame, len);
-		fix_checksums(frame, len, ops);
+		if (vlan.vid)
+			in = vlan_input(frame, &len);
+		if (in && c && (ops & OP_REL_SEQ))
+			rel_seq(in, len, c);
+		if (in && (ops & OP_DHCP_XID))
+			dhcp_xid(in, len);
+		if (in)
+			fix_checksums(in, len, ops);
 		if (ops & OP_BUSY)
 			busy = 1;
-		net_input(&stack, frame, len, now);
+		if (in)
+			net_input(&stack, in, len, now);
 		if (ops & OP_POLL)
 			net_poll(&stack, now);
 		if (c && (ops & OP_SEND)) {

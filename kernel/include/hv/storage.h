@@ -6,6 +6,7 @@
 #define HV_STORAGE_H
 
 #include <hv/config.h>
+#include <hv/vlan.h>
 
 /* Bring up the NIC and the network, and start connecting every VSI's disk. */
 void storage_init(const struct hv_config *cfg);
@@ -25,5 +26,7 @@ bool storage_selftest(void);
 u64 storage_now_ms(void);
 /* True when at least one VSI has a disk. */
 bool storage_active(void);
+/* With storage_vlan: its counters and *vid; NULL when storage is on the untagged LAN. */
+const struct vlan_stats *storage_vlan_stats(u16 *vid);
 
 #endif
