@@ -154,7 +154,11 @@ static int e1000_reset(struct e1000 *e)
 	e1000_pcie_auto_read(e);
 	wr(e, E1000_IMC, 0xffffffff);
 	rd(e, E1000_ICR); /* clears every pending cause */
-	/* The PHY auto-negotiates; the MAC takes speed from it (ASDE) with the link forced up (SLU). */
+	/*
+	 * The PHY auto-negotiates; the MAC takes speed from it (ASDE) with the link
+	 * forced up (SLU). VME stays off: 802.1Q tags cross the rings in the frame,
+	 * inserted and stripped in software (hv/vlan.h), the same on every NIC.
+	 */
 	ctrl = rd(e, E1000_CTRL);
 	ctrl |= E1000_CTRL_SLU_BIT | E1000_CTRL_ASDE_BIT;
 	ctrl &= ~(u32)(E1000_CTRL_LRST_BIT | E1000_CTRL_PHY_RST_BIT | E1000_CTRL_ILOS_BIT |
@@ -248,7 +252,10 @@ static void e1000_setup_rx(struct e1000 *e)
 	e->rx_discard = false;
 	/*
 	 * Broadcasts accepted, CRC stripped, 2 KiB buffers, no long frames (LPE
-	 * off); every unicast (UPE) once the address filters ran out.
+	 * off); every unicast (UPE) once the address filters ran out. LPE off
+	 * still takes frames of up to 1522 bytes with the FCS (8254x SDM
+	 * 13.4.22), so a tagged 1518-byte frame arrives whole; VFE is off, so
+	 * no VLAN is filtered out before the storage VLAN's demultiplexer.
 	 */
 	wr(e, E1000_RCTL,
 	   E1000_RCTL_EN_BIT | E1000_RCTL_BAM_BIT | E1000_RCTL_SECRC_BIT | E1000_RCTL_BSIZE_2048 |
