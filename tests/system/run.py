@@ -22,6 +22,7 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 import hvrun  # noqa: E402
 import netcases  # noqa: E402
 import ovmfcases  # noqa: E402
+import storagecases  # noqa: E402
 
 BOOT_TIMEOUT = 120  # seconds of wall time for one boot to reach its verdict
 
@@ -1193,7 +1194,8 @@ CASES = [test_bochs_vmx_root, test_bochs_fault_dump, test_bochs_wx_text, test_bo
          *per_nic(test_qemu_uefi_nic, NICS), test_qemu_virtio_net_legacy_refused,
          test_qemu_no_supported_nic, test_qemu_storage_nic_by_address,
          test_qemu_storage_nic_by_mac, test_bochs_nic, test_bochs_linux_two_vsis,
-         netcases.test_bochs_vsi_networks, *ovmfcases.CASES]
+         netcases.test_bochs_vsi_networks, *ovmfcases.CASES,
+         *storagecases.CASES]
 
 
 def run_case(fn, build):
@@ -1225,6 +1227,7 @@ def run_case(fn, build):
 def main():
     netcases.lib = sys.modules[__name__]
     ovmfcases.lib = sys.modules[__name__]
+    storagecases.lib = sys.modules[__name__]
     ap = argparse.ArgumentParser(description="Boot the real images and check them.")
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("-k", dest="pattern", help="run only cases whose name contains this")
