@@ -128,6 +128,12 @@ def test_qemu_storage_vlan(c):
         c.expect(r"storage: vsi web: export 'web' is 16 MiB")
         c.expect(r"storage: vsi web: selftest wrote 1024 KiB [^\n]*pattern ok", timeout=180)
         c.expect_absent(r"selftest [^\n]*failed|read back 0x|FATAL|nbd web: connecting failed")
+        m = c.console("net", rf"storage VLAN {VID}: in tagged (\d+), untagged \(to the switch\) "
+                      r"\d+, other VLAN (\d+), malformed (\d+); out tagged (\d+), not "
+                      r"taggable (\d+)")
+        tagged_in, other, malformed, tagged_out, bad = (int(x) for x in m.groups())
+        c.check(tagged_in > 100 and tagged_out > 100 and not other and not malformed and not bad,
+                f"the storage VLAN's counters: {m.group(0)}")
     finally:
         if c.machine:
             c.machine.stop()
