@@ -70,11 +70,12 @@ static void check_ovmf_images(struct parser *p, u32 i)
 
 	if (!vsi->vars[0]) {
 		if (rom >= 0 && !module_has_var_store(env, rom))
-			config_error(p, rom_line,
-				     "'%s' holds OVMF's code without its variable store (a split "
-				     "build); add 'vars = OVMF_VARS_4M.fd' (package ovmf) as a boot "
-				     "module, or use OVMF.fd",
-				     vsi->rom);
+			config_error(
+			    p, rom_line,
+			    "'%s' holds OVMF's code without its variable store (a split "
+			    "build); add 'vars = OVMF_VARS_4M.fd' (package ovmf) as a boot "
+			    "module, or use OVMF.fd",
+			    vsi->rom);
 		return;
 	}
 	if (vars < 0)

@@ -60,7 +60,7 @@ static void test_damaged(void **state)
 
 	(void)state;
 	assert_false(ovmf_image_has_var_store(NULL, len));
-	assert_false(ovmf_image_has_var_store(img, 0x47));   /* shorter than its header */
+	assert_false(ovmf_image_has_var_store(img, 0x47));    /* shorter than its header */
 	assert_false(ovmf_image_has_var_store(img, len - 1)); /* the volume runs past the end */
 	img[0x10] ^= 1;					      /* another file system */
 	assert_false(ovmf_image_has_var_store(img, len));
