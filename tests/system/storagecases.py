@@ -10,6 +10,7 @@ without VT-x: the storage path runs, VSIs do not. run.py sets `lib` to
 itself before calling these cases.
 """
 import os
+import shutil
 import subprocess
 import time
 
@@ -27,6 +28,11 @@ class VlanLan:
     address), port 3 tap lan0 (the untagged LAN, no address)."""
 
     def __init__(self, workdir):
+        if os.geteuid() != 0:
+            raise lib.Failure("the storage VLAN case makes a network namespace: run it as root")
+        if not shutil.which("vde_switch") or not shutil.which("vde_plug2tap"):
+            raise lib.Failure("the storage VLAN case needs vde_switch and vde_plug2tap "
+                              "(Debian's vde2; tools/install-deps.sh)")
         self.dir = workdir
         self.ns = f"hvvlan-{os.getpid()}"
         self.sock = os.path.join(workdir, "vde.sock")
