@@ -6,7 +6,8 @@ set -eu
 PKGS="build-essential nasm binutils gnu-efi mtools dosfstools xorriso
 grub-pc-bin grub-common grub-efi-amd64-bin bochs bochsbios vgabios qemu-system-x86 ovmf
 libcmocka-dev clang-format python3 clang libclang-rt-14-dev
-qemu-utils nbdkit nbd-server socat iproute2 gdisk acpica-tools kmod vde2"
+qemu-utils nbdkit nbd-server socat iproute2 gdisk acpica-tools kmod vde2
+debian-installer-12-netboot-amd64"
 
 missing=""
 for p in $PKGS; do
