@@ -4,6 +4,7 @@ Each case boots the hypervisor under Bochs with a VSI whose firmware is
 Debian's unmodified OVMF.fd, from the reset vector to the UEFI shell, an EFI
 loader, GRUB or Linux. run.py sets `lib` to itself before calling these cases.
 """
+import hashlib
 import os
 import subprocess
 import sys
@@ -201,5 +202,91 @@ def test_bochs_ovmf_linux_grub(c):
     lib.check_disk(c, image, "ovmf", part=3)
 
 
+OVMF_INSTALLER_CFG = """[hypervisor]
+address = 10.0.2.15/24
+gateway = 10.0.2.2
+
+[vsi installer]
+cpus = 1
+memory = 1G
+rom = OVMF.fd
+firmware = ovmf
+disk = nbd://10.0.2.2:10809/installer
+"""
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def guest_stream(c, vsi):
+    """What a VSI wrote to its COM1, put back together: the console cuts a
+    line without a newline every VSI_UART_LINE - 1 (159) characters, which
+    a full-screen program (the installer's dialogs) nearly always has."""
+    out = []
+    for line in c.guest_lines(vsi):
+        out.append(line if len(line) == 159 else line + "\n")
+    return "".join(out)
+
+
+def wait_guest_text(c, vsi, text, timeout):
+    """Wait until the VSI's serial output holds text, across cut lines."""
+    deadline = time.monotonic() + timeout
+    while text not in guest_stream(c, vsi):
+        if c.machine.exited():
+            raise lib.hvrun.EmulatorExited(c.machine.exit_report(f"before {vsi} showed {text!r}"))
+        if time.monotonic() > deadline:
+            raise lib.Failure(f"{vsi} never showed {text!r} (waited up to {timeout} s)")
+        time.sleep(1)
+
+
+def test_bochs_ovmf_installer_iso(c):
+    """Debian's installer ISO (tools/mkinstaller-iso.sh: grub-mkrescue around
+    the netboot installer's kernel and initrd.gz), served read-only by
+    qemu-nbd -r, boots in an OVMF VSI from its virtio-blk disk through the
+    ISO's EFI System Partition: OVMF -> GRUB -> Linux -> the installer's
+    first dialog, "Select a language", on the VSI's serial console. The ISO
+    on the server is unchanged afterwards."""
+    image = os.path.join(c.dir, "installer.iso")
+    t0 = time.monotonic()
+    subprocess.run(["sh", os.path.join(lib.ROOT, "tools/mkinstaller-iso.sh"), image], check=True)
+    print(f"  ISO of {os.path.getsize(image) >> 20} MiB built in {time.monotonic() - t0:.1f} s")
+    before = sha256(image)
+    iso = c.vsi_iso(OVMF_INSTALLER_CFG, [OVMF_FD])
+    server = (f"qemu-nbd -r -f raw -t -b 127.0.0.1 -p 10809 -x installer {image} "
+              f"2>{c.dir}/qemu-nbd.log")
+    c.machine = lib.hvrun.boot_bochs(c.dir, iso, cpus=2, megs=1536, nic=True, inside=server)
+    c.expect(r"storage: vsi installer: export 'installer' is \d+ MiB \(\d+ bytes\), "
+             r"flags 0x[0-9a-f]+: read-only")
+    c.expect(r"vsi installer: disk \d+ sectors, read-only at PCI 00:03\.0 \(virtio-blk\)")
+    c.expect(r"vsi installer: started")
+    t1 = time.monotonic()
+    c.expect(r"\[installer\] .*GRUB: loading the installer", 300)
+    t2 = time.monotonic()
+    c.expect(r"\[installer\] .*Linux version ", 900)
+    t3 = time.monotonic()
+    c.expect(r"\[installer\] .*Run /init as init process", lib.LINUX_TIMEOUT)
+    t4 = time.monotonic()
+    wait_guest_text(c, "installer", "[!!] Select a language", lib.LINUX_TIMEOUT)
+    wait_guest_text(c, "installer", "Choose the language to be used for the installation process",
+                    60)
+    t5 = time.monotonic()
+    print(f"  after the VSI started: GRUB {t2 - t1:.1f} s, Linux {t3 - t1:.1f} s, "
+          f"/init {t4 - t1:.1f} s, the first dialog {t5 - t1:.1f} s")
+    # The installer's output goes on meanwhile: the list's lines come between its lines.
+    m = c.console("list", r"installer +running +1 +1024M +0 +(\d+)/(\d+)/(\d+)/(\d+)")
+    print("  unclaimed I/O, denied MSRs, dropped IPIs, unclaimed MMIO: " +
+          "/".join(m.group(i) for i in range(1, 5)))
+    c.check(m.group(3) == "0", "a one-vCPU VSI sent IPIs that were dropped")
+    c.expect_absent(r"Kernel panic|faulted|FATAL|Low memory|I/O error")
+    c.machine.stop()
+    c.check(sha256(image) == before, "the read-only ISO changed on the server")
+
+
 CASES = [test_bochs_ovmf_to_bds, test_bochs_ovmf_boots_from_disk,
-         test_bochs_ovmf_grub_poweroff, test_bochs_ovmf_linux_grub]
+         test_bochs_ovmf_grub_poweroff, test_bochs_ovmf_linux_grub,
+         test_bochs_ovmf_installer_iso]
