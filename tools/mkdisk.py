@@ -52,6 +52,8 @@ DEFAULT_OPTIONS = ("console=ttyS0,115200 earlycon=uart8250,io,0x3f8,115200 "
 # initramfs also mounts its ext4 root, whose metadata checksums need crc32c
 # (which modules.dep does not name: ext4 asks the crypto API for it).
 WANTED_MODULES = ("virtio_pci", "virtio_blk", "virtio_net")
+# msr gives /init the TSC (/dev/cpu/0/msr) for its "tsc" marker.
+STAMP_MODULES = ("msr",)
 ROOT_MODULES = ("crc32c_generic", "ext4")
 LAYOUTS = ("bls", "grub")
 
@@ -477,7 +479,7 @@ def boot_files(args):
             with open(path, "rb") as f:
                 key.update(f.read())
     key.update(args.initrd_compress.encode())
-    wanted = WANTED_MODULES + (ROOT_MODULES if args.layout == "grub" else ())
+    wanted = WANTED_MODULES + STAMP_MODULES + (ROOT_MODULES if args.layout == "grub" else ())
     key.update(" ".join(wanted).encode())
     key = key.hexdigest()
 
@@ -659,11 +661,15 @@ def make_disk(args, boot, kver):
 
 def grub_cfg(args):
     """GRUB's configuration for the grub layout: the kernel and initramfs from
-    the root file system, found by UUID as distributions do."""
+    the root file system, found by UUID as distributions do. GRUB first
+    prints the TSC (MSR 0x10) when it starts reading its configuration."""
     opts = bls_options(args) + " hvtest.root=2 hvtest.part=3"
     # ext2 first and the hint: search then finds the root without probing
     # (and autoloading) every file system GRUB knows on every partition.
     return ("set timeout=0\n"
+            "insmod rdmsr\n"
+            "rdmsr -v tsc 0x10\n"
+            "echo \"GRUB: tsc $tsc\"\n"
             "insmod part_gpt\n"
             "insmod ext2\n"
             "search --no-floppy --fs-uuid --set=root --hint=hd0,gpt2 %s\n"
