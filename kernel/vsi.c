@@ -300,7 +300,8 @@ int vsi_start(struct vsi *v)
 	__atomic_add_fetch(&v->run_gen, 1, __ATOMIC_SEQ_CST);
 	for (u32 i = 0; i < v->nr_vcpus; i++)
 		vcpu_kick(&v->vcpus[i]);
-	pr_info("vsi %s: started", v->name);
+	/* The TSC is not offset: this count places the VSI's own TSC readings. */
+	pr_info("vsi %s: started at TSC %llu", v->name, (unsigned long long)rdtsc());
 	return 0;
 }
 
