@@ -152,6 +152,7 @@ bench: deps all
 	$(PYTHON) tests/bench/storage.py --build $(BUILD)
 	rm -f $(BUILD)/bench/nbd-bench.txt
 	$(PYTHON) tests/bench/linux.py --build $(BUILD) --raw-out $(BUILD)/bench/nbd-bench.txt
+	$(PYTHON) tests/bench/ovmf.py --build $(BUILD) --bare
 	$(PYTHON) tests/bench/net.py --build $(BUILD) --raw $(BUILD)/bench/nbd-bench.txt
 	sh tests/hosted/nbd_bench.sh
 
