@@ -102,6 +102,13 @@ void netsw_print(void)
 		    (unsigned long long)ns->nat_out_failed);
 		print_counters("from the LAN", ns->sw.ports[ns->uplink].in);
 		print_counters("to the LAN", ns->sw.ports[ns->uplink].out);
+		if (ns->nic)
+			console_printf(
+			    "    NIC: rx %llu, tx %llu, rx dropped %llu, tx ring full %llu\n",
+			    (unsigned long long)ns->nic->rx_frames,
+			    (unsigned long long)ns->nic->tx_frames,
+			    (unsigned long long)ns->nic->rx_dropped,
+			    (unsigned long long)ns->nic->tx_busy);
 	}
 	print_networks();
 	for (u32 i = 0; i < ns->nr_vp; i++) {
