@@ -20,6 +20,15 @@ OUTSIDE_IP = "10.9.0.1"  # the namespace's web server, outside every VSI network
 # The NBD servers: another address of the namespace, reached through slirp's
 # gateway. Not 10.0.2.2, which is where slirp's host forwards come from.
 STORAGE_IP = "10.9.0.2"
+# The flood: FLOODER sends echo requests to FLOOD_TARGET for FLOOD_S guest
+# seconds once the script opens GATE (every other VSI is busy by then); the
+# others keep reading their disks and pinging their gateways (BUSY, guest
+# seconds), which must go on during the flood.
+FLOODER, FLOOD_TARGET = "natvm", "10.0.3.1"
+FLOOD_S = 10
+BUSY_S = 40
+GATE_PORT = 9000
+GATEWAYS = {"natvm": "10.0.3.1", "bridgevm": "10.0.2.2", "srv": "10.0.5.1", "cli": "10.0.5.1"}
 
 NET_CFG = """[hypervisor]
 address = 10.0.2.15/24
@@ -103,6 +112,20 @@ sys.exit(1)
 """
 
 
+# Listens on OUTSIDE_IP:PORT once the file DIR/gate exists; every connection is closed.
+GATE = """import os, socket, sys, time
+d, port = sys.argv[1], int(sys.argv[2])
+while not os.path.exists(os.path.join(d, "gate")):
+    time.sleep(0.5)
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((OUTSIDE, port))
+s.listen(8)
+while True:
+    s.accept()[0].close()
+""".replace("OUTSIDE", repr(OUTSIDE_IP))
+
+
 def test_bochs_vsi_networks(c):
     """Bochs, 5 CPUs, four Linux VSIs with their stock virtio_net driver.
     nat: a DHCP lease from the hypervisor (its stable address), ping of the
@@ -116,7 +139,11 @@ def test_bochs_vsi_networks(c):
     unreachable, and those frames are counted as storage drops; frames from
     a forged MAC or source address get no answer and are counted; while every
     VSI's own disk keeps working (each writes and checks its pattern, and
-    the server's file holds exactly that)."""
+    the server's file holds exactly that). Meanwhile FLOODER floods
+    FLOOD_TARGET (its gateway: the hypervisor answers every echo request on
+    the service CPU, which also runs every disk) once the others are busy:
+    their disk reads and pings must go on during the flood, and the flooder
+    must finish its own steps afterwards."""
     names = ("natvm", "bridgevm", "srv", "cli")
     blob = os.path.join(c.dir, "www", "blob")
     os.makedirs(os.path.dirname(blob), exist_ok=True)
@@ -137,10 +164,19 @@ def test_bochs_vsi_networks(c):
         "cli": f"hvtest.net=dhcp hvtest.peer=10.0.5.10:80,{served_sha('srv')} "
                f"hvtest.noreach={OUTSIDE_IP}:8000 {storage}",
     }
+    for name in names:  # the flood and the busy rounds come first
+        first = (f"hvtest.wait={OUTSIDE_IP}:{GATE_PORT} hvtest.flood={FLOOD_TARGET},{FLOOD_S}"
+                 if name == FLOODER else f"hvtest.busy={GATEWAYS[name]},{BUSY_S}")
+        append[name] = append[name].replace("hvtest.net=dhcp ", f"hvtest.net=dhcp {first} ", 1)
     disks = {n: lib.guest_disk(c, n, append=f"{common} {append[n]}") for n in names}
     client = os.path.join(c.dir, "client.py")
     with open(client, "w") as f:
         f.write(CLIENT)
+    gate = os.path.join(c.dir, "gate.py")
+    with open(gate, "w") as f:
+        f.write(GATE)
+    if os.path.exists(os.path.join(c.dir, "gate")):
+        os.remove(os.path.join(c.dir, "gate"))
     want = SERVE_SECTORS * 512
     addrs = f"ip addr add {OUTSIDE_IP}/32 dev lo && ip addr add {STORAGE_IP}/32 dev lo"
     servers = [f"qemu-nbd -f raw -t -b {STORAGE_IP} -p {10809 + i} -x {n} {disks[n]} "
@@ -149,7 +185,8 @@ def test_bochs_vsi_networks(c):
                 f"python3 -m http.server --bind {OUTSIDE_IP} --directory {c.dir}/www 8000 "
                 f">{c.dir}/http.log 2>&1",
                 f"python3 {client} 127.0.0.1 8080 {want} {c.dir}/via-forward.bin",
-                f"python3 {client} 127.0.0.1 8081 {want} {c.dir}/via-bridge.bin"]
+                f"python3 {client} 127.0.0.1 8081 {want} {c.dir}/via-bridge.bin",
+                f"python3 {gate} {c.dir} {GATE_PORT}"]
     iso = c.vsi_iso(NET_CFG, ["firmware.rom"])
     c.machine = lib.hvrun.boot_bochs(
         c.dir, iso, cpus=5, megs=1024, nic=True,
@@ -164,6 +201,7 @@ def test_bochs_vsi_networks(c):
     timeout = lib.LINUX_TIMEOUT
     c.expect(r"\[natvm\] .*hvtest: net lease 10\.0\.3\.10/24 gw 10\.0\.3\.1", timeout=timeout)
     c.expect(r"\[bridgevm\] .*hvtest: net lease 10\.0\.2\.50/24 gw 10\.0\.2\.2", timeout=timeout)
+    flood = check_flood(c, names)
     for name in names:
         c.expect(rf"\[{name}\] .*hvtest: net done", timeout=timeout)
     for name in ("natvm", "bridgevm", "srv"):
@@ -208,3 +246,39 @@ def test_bochs_vsi_networks(c):
     c.machine.stop()
     for name in names:
         lib.check_disk(c, disks[name], name, sectors=PATTERN_SECTORS)
+
+
+def busy_rounds(text, name):
+    """(offset, disk ms, ping ms) of each of NAME's hvtest.busy rounds in text."""
+    rx = (rf"\[{name}\] [^\n]*hvtest: net busy round \d+: disk \d+ reads in (\d+) ms, "
+          rf"ping \S+ in (\d+) ms")
+    return [(m.start(), int(m.group(1)), int(m.group(2))) for m in re.finditer(rx, text)]
+
+
+def check_flood(c, names):
+    """Open the flooder's gate once every other VSI is busy; during the flood
+    each of them must complete disk reads and pings (busy rounds between the
+    flood's start and end on the console). Prints their round times before,
+    during and after the flood; returns the flood's frame count."""
+    others = [n for n in names if n != FLOODER]
+    for name in others:
+        c.expect(rf"\[{name}\] .*hvtest: net busy round 1:", timeout=lib.LINUX_TIMEOUT)
+    open(os.path.join(c.dir, "gate"), "w").close()
+    start = c.expect(rf"\[{FLOODER}\] .*hvtest: net flood {re.escape(FLOOD_TARGET)} for "
+                     rf"{FLOOD_S}s started", timeout=lib.LINUX_TIMEOUT)
+    done = c.expect(rf"\[{FLOODER}\] .*hvtest: net flood {re.escape(FLOOD_TARGET)} done: "
+                    r"(\d+) frames", timeout=lib.LINUX_TIMEOUT)
+    for name in others:
+        c.expect(rf"\[{name}\] .*hvtest: net busy \S+ done: \d+ rounds", timeout=lib.LINUX_TIMEOUT)
+    text = c.machine.text
+    for name in others:
+        rounds = busy_rounds(text, name)
+        phases = [[r for r in rounds if r[0] < start.start()],
+                  [r for r in rounds if start.start() < r[0] < done.start()],
+                  [r for r in rounds if r[0] > done.start()]]
+        print(f"  {name} busy rounds, disk/ping ms, before / during / after the flood: " +
+              " / ".join(" ".join(f"{d}/{p}" for _, d, p in ph) or "-" for ph in phases))
+        c.check(phases[1], f"{name}: no disk read and ping finished during {FLOODER}'s flood")
+    frames = int(done.group(1))
+    c.check(frames >= 1000, f"the flood sent only {frames} frames")
+    return frames
