@@ -156,18 +156,19 @@ def test_bochs_vsi_networks(c):
     serve = (f"hvtest.serve=80 hvtest.serve_sectors={SERVE_SECTORS} hvtest.serve_n=1 "
              "hvtest.hold_s=1500")
     common = f"hvtest.sectors={PATTERN_SECTORS} hvtest.timeout=60 hvtest.xfer_s=600"
+    # natvm (FLOODER) floods once the gate opens; the others start their busy
+    # rounds first (srv after its spoof, whose forged MAC would drop their pings)
+    flood = f"hvtest.wait={OUTSIDE_IP}:{GATE_PORT} hvtest.flood={FLOOD_TARGET},{FLOOD_S}"
+    busy = {n: f"hvtest.busy={GATEWAYS[n]},{BUSY_S}" for n in names}
     append = {
-        "natvm": f"hvtest.net=dhcp {serve} hvtest.ping=10.0.3.1 {fetch} {storage} "
+        "natvm": f"hvtest.net=dhcp {serve} {flood} hvtest.ping=10.0.3.1 {fetch} {storage} "
                  "hvtest.spoof=10.0.3.1 hvtest.noreach=10.0.5.10:80",
-        "bridgevm": f"hvtest.net=dhcp {serve} {fetch} {storage}",
-        "srv": f"hvtest.net=dhcp {serve} hvtest.ping=10.0.5.1 {storage} hvtest.spoof=10.0.5.1",
-        "cli": f"hvtest.net=dhcp hvtest.peer=10.0.5.10:80,{served_sha('srv')} "
+        "bridgevm": f"hvtest.net=dhcp {serve} {busy['bridgevm']} {fetch} {storage}",
+        "srv": f"hvtest.net=dhcp {serve} hvtest.spoof=10.0.5.1 {busy['srv']} "
+               f"hvtest.ping=10.0.5.1 {storage}",
+        "cli": f"hvtest.net=dhcp {busy['cli']} hvtest.peer=10.0.5.10:80,{served_sha('srv')} "
                f"hvtest.noreach={OUTSIDE_IP}:8000 {storage}",
     }
-    for name in names:  # the flood and the busy rounds come first
-        first = (f"hvtest.wait={OUTSIDE_IP}:{GATE_PORT} hvtest.flood={FLOOD_TARGET},{FLOOD_S}"
-                 if name == FLOODER else f"hvtest.busy={GATEWAYS[name]},{BUSY_S}")
-        append[name] = append[name].replace("hvtest.net=dhcp ", f"hvtest.net=dhcp {first} ", 1)
     disks = {n: lib.guest_disk(c, n, append=f"{common} {append[n]}") for n in names}
     client = os.path.join(c.dir, "client.py")
     with open(client, "w") as f:
