@@ -26,7 +26,7 @@ STORAGE_IP = "10.9.0.2"
 # seconds), which must go on during the flood.
 FLOODER, FLOOD_TARGET = "natvm", "10.0.3.1"
 FLOOD_S = 10
-BUSY_S = 40
+BUSY_S = 50
 GATE_PORT = 9000
 GATEWAYS = {"natvm": "10.0.3.1", "bridgevm": "10.0.2.2", "srv": "10.0.5.1", "cli": "10.0.5.1"}
 
