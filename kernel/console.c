@@ -9,6 +9,8 @@
 #include <hv/log.h>
 #include <hv/printf.h>
 #include <hv/string.h>
+#include <hv/vdisk.h>
+#include <hv/virtio_blk.h>
 #include <hv/vsi.h>
 #include <uart/uart.h>
 
@@ -74,6 +76,21 @@ static void list_ovmf(const struct vsi *v)
 		       (unsigned long long)tmr, (unsigned long long)rom);
 }
 
+/* The disk's requests: what a guest writing to a read-only export was refused. */
+static void list_disk(const struct vsi *v)
+{
+	struct virtio_blk_stats s;
+	bool ro;
+
+	if (!v->plat.disk || !vdisk_stats(v->plat.disk, &s, &ro))
+		return;
+	console_printf("      disk: export '%s'%s, reads %llu, writes %llu, refused as read-only "
+		       "%llu, I/O errors %llu\n",
+		       vdisk_export_name(v->plat.disk), ro ? " read-only" : "",
+		       (unsigned long long)s.reads, (unsigned long long)s.writes,
+		       (unsigned long long)s.ro_rejected, (unsigned long long)s.ioerr);
+}
+
 static void cmd_list(void)
 {
 	console_printf("%-12s %-8s %-10s %8s %6s  %s\n", "NAME", "STATE", "CPUS", "RAM", "RESETS",
@@ -102,6 +119,7 @@ static void cmd_list(void)
 		list_exits(v);
 		if (vsi_is_ovmf(v))
 			list_ovmf(v);
+		list_disk(v);
 	}
 	if (!nr_vsis)
 		console_printf("no VSIs\n");

@@ -33,6 +33,7 @@ struct vsi_disk {
 	struct nbd_client *nbd;
 	bool present; /* the device exists (export negotiated) */
 	bool refused; /* the export cannot be this VSI's disk: it never gets one */
+	bool ro_told; /* a write to the read-only disk was reported since the VSI started */
 	struct vdisk_rq rq[VIRTIO_BLK_IOS];
 	u16 free_rq[VIRTIO_BLK_IOS];
 	u32 nr_free;
@@ -210,9 +211,26 @@ bool vdisk_refused(struct vsi_disk *d)
 	return d->refused;
 }
 
+/*
+ * The first write the device refused because the export is read-only is
+ * reported once per start of the VSI; the others are only counted (`list`),
+ * so a guest writing in a loop cannot flood the console.
+ */
+static void tell_read_only(struct vsi_disk *d, u64 refused)
+{
+	if (!refused || d->ro_told)
+		return;
+	d->ro_told = true;
+	pr_warn("vsi %s: a write to its disk was refused with an I/O error: export '%s' is "
+		"read-only on its server; more are only counted ('list'); serve the export "
+		"writable to allow writes",
+		d->v->name, d->v->cfg->disk.export_name);
+}
+
 bool vdisk_poll(struct vsi_disk *d)
 {
 	bool busy;
+	u64 refused;
 	int err;
 
 	if (!d->present) {
@@ -226,7 +244,9 @@ bool vdisk_poll(struct vsi_disk *d)
 	}
 	spin_lock(&d->lock);
 	busy = virtio_blk_process(&d->dev) || virtio_blk_inflight(&d->dev);
+	refused = d->dev.stats.ro_rejected;
 	spin_unlock(&d->lock);
+	tell_read_only(d, refused);
 	return busy;
 }
 
@@ -278,5 +298,25 @@ void vdisk_reset(struct vsi_disk *d)
 	spin_lock(&d->lock);
 	if (d->present)
 		virtio_blk_reset(&d->dev);
+	d->ro_told = false;
 	spin_unlock(&d->lock);
+}
+
+bool vdisk_stats(struct vsi_disk *d, struct virtio_blk_stats *out, bool *read_only)
+{
+	bool present;
+
+	spin_lock(&d->lock);
+	present = d->present;
+	if (present) {
+		*out = d->dev.stats;
+		*read_only = d->dev.be.read_only;
+	}
+	spin_unlock(&d->lock);
+	return present;
+}
+
+const char *vdisk_export_name(const struct vsi_disk *d)
+{
+	return d->v->cfg->disk.export_name;
 }

@@ -13,6 +13,7 @@
 
 struct vsi;
 struct vsi_disk;
+struct virtio_blk_stats;
 
 /* Service CPU. Attach the VSI's configured disk (0 if it has none). */
 int vdisk_attach(struct vsi *v);
@@ -30,5 +31,9 @@ void vdisk_cfg_write(struct vsi_disk *d, u32 reg, u32 size, u32 val);
 bool vdisk_mmio(struct vsi_disk *d, u64 gpa, u32 size, bool write, u64 *val);
 /* The VSI is reset or stopped: the device returns to its reset state. */
 void vdisk_reset(struct vsi_disk *d);
+/* The device's counters since it was created; false (out untouched) before it exists. */
+bool vdisk_stats(struct vsi_disk *d, struct virtio_blk_stats *out, bool *read_only);
+/* The NBD export behind the disk, as configured. */
+const char *vdisk_export_name(const struct vsi_disk *d);
 
 #endif
