@@ -15,7 +15,10 @@
  * After each attack a good read of sector 0 must still find the boot
  * signature 0x55AA. The write tests use the last usable LBA of the disk's
  * GPT when no partition covers it. Completions are polled on the used ring;
- * MSI-X messages go to this vCPU's x2APIC and are counted. */
+ * MSI-X messages go to this vCPU's x2APIC and are counted.
+ * On a read-only disk (VIRTIO_BLK_F_RO offered: the export is read-only on
+ * its server) it only writes anyway, RO_WRITES times: each write must get
+ * IOERR and the disk must not change. */
 #include "cpu.h"
 
 const char guest_name[] = "hostile-virtio";
@@ -82,6 +85,7 @@ const char guest_name[] = "hostile-virtio";
 #define ST_FEATURES_OK	 (1U << 3)
 #define ST_NEEDS_RESET	 (1U << 6)
 #define ST_LIVE		 (ST_ACKNOWLEDGE | ST_DRIVER | ST_FEATURES_OK | ST_DRIVER_OK)
+#define F_RO		 (1ULL << 5)
 #define F_INDIRECT_DESC	 (1ULL << 28)
 #define F_VERSION_1	 (1ULL << 32)
 #define FEATURES_WANTED	 (F_VERSION_1 | F_INDIRECT_DESC)
@@ -102,6 +106,7 @@ const char guest_name[] = "hostile-virtio";
 #define VIRTIO_BLK_S_IOERR    1
 #define VIRTIO_BLK_S_UNSUPP   2
 #define SECTOR		      512
+#define RO_WRITES	      64 /* writes a read-only disk must refuse, LBA 0 up */
 
 /* GPT header (UEFI 2.10 5.3.2) and entries (5.3.3). */
 #define GPT_HEADER_LBA	  1
@@ -1538,6 +1543,30 @@ static bool rings_frozen(void)
 	return sector0_ok();
 }
 
+/* Each of RO_WRITES writes gets IOERR with used length 1; sector 0 reads as before. */
+static bool ro_writes_refused(void)
+{
+	struct answer a;
+
+	if (!sector0_ok())
+		return false;
+	memcpy(pattern, check, SECTOR);
+	for (uint64_t lba = 0; lba < RO_WRITES; lba++) {
+		sentinels();
+		chain_rw(ring.desc, VIRTIO_BLK_T_OUT, lba, addr_of(data), SECTOR, 0);
+		submit(0);
+		if (!wait_answer(&a, REQ_TIMEOUT_MS))
+			return failed("write of LBA %lu: no answer in %u ms", lba, REQ_TIMEOUT_MS);
+		if (a.id != 0 || a.extra || a.len != 1 || a.status != VIRTIO_BLK_S_IOERR)
+			return failed("write of LBA %lu: used id %u len %u status 0x%x, want 0 1 "
+				      "IOERR",
+				      lba, a.id, a.len, a.status);
+	}
+	if (!sector0_ok())
+		return false;
+	return !memcmp(check, pattern, SECTOR) || failed("sector 0 changed: a write landed");
+}
+
 void guest_main(void)
 {
 	timing_init();
@@ -1552,6 +1581,12 @@ void guest_main(void)
 	irq_init();
 	features_tests();
 	queue_setup_tests();
+	if (device_features() & F_RO) {
+		guest_say("the disk is read-only: %u writes must be refused", RO_WRITES);
+		verdict("read-only-writes-refused", ro_writes_refused());
+		dev_reset();
+		return;
+	}
 	good_path();
 	hostile_requests();
 	queue_attack("avail-idx-beyond-queue-size", avail_idx_jump, true);
