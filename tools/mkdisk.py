@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Build a guest disk image from Debian packages, reproducibly.
 
-    tools/mkdisk.py OUT.img [--name NAME] [--mode pattern|bench|shell]
+    tools/mkdisk.py OUT.img [--name NAME] [--mode pattern|bench|readonly|shell]
                             [--kind good|nogpt|noboot|noentries|nokernel|badkernel]
                             [--layout bls|grub]
                             [--options "..."] [--append "..."] [--data-mib N]
@@ -39,7 +39,7 @@ INIT_DIR = os.path.join(ROOT, "tools", "guest-initramfs")
 MiB = 1 << 20
 
 KINDS = ("good", "nogpt", "noboot", "noentries", "nokernel", "badkernel")
-MODES = ("pattern", "bench", "shell")
+MODES = ("pattern", "bench", "readonly", "shell")
 
 # Kernel command line for a minimal platform; docs/guest-disks.md says why
 # each word is there. hvtest.name/hvtest.mode are appended per disk.
