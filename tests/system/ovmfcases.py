@@ -6,6 +6,7 @@ loader, GRUB or Linux. run.py sets `lib` to itself before calling these cases.
 """
 import hashlib
 import os
+import re
 import subprocess
 import sys
 import time
@@ -287,6 +288,137 @@ def test_bochs_ovmf_installer_iso(c):
     c.check(sha256(image) == before, "the read-only ISO changed on the server")
 
 
+ERROR_MEDIA_CFG = """[hypervisor]
+address = 10.0.2.15/24
+gateway = 10.0.2.2
+
+[vsi nomedia]
+cpus = 1
+memory = 64M
+rom = OVMF.fd
+firmware = ovmf
+disk = nbd://10.0.2.2:10809/nomedia
+
+[vsi badesp]
+cpus = 2
+memory = 64M
+rom = OVMF.fd
+firmware = ovmf
+disk = nbd://10.0.2.2:10810/badesp
+
+[vsi ro]
+cpus = 3
+memory = 256M
+rom = firmware.rom
+disk = nbd://10.0.2.2:10811/ro
+
+[vsi rowrite]
+cpus = 4
+memory = 16M
+rom = hostile-virtio.rom
+disk = nbd://10.0.2.2:10812/rowrite
+"""
+
+# What OVMF's boot manager prints when the disk holds nothing it can boot
+# (docs/vsi-platform.md, "OVMF: when the disk does not boot").
+BDS_NOT_FOUND = (r'BdsDxe: failed to load Boot\d+ "UEFI Misc Device" from '
+                 r'PciRoot\(0x0\)/Pci\(0x3,0x0\): Not Found')
+
+
+def error_media_disks(c):
+    """The four exports: all zeros; a GPT disk whose ESP's FAT boot sector is
+    zeroed; a Linux disk and a bare GPT disk, both to be served read-only."""
+    zero = os.path.join(c.dir, "nomedia.img")
+    with open(zero, "wb") as f:
+        f.truncate(16 << 20)
+    grub_cfg = os.path.join(c.dir, "grub.cfg")
+    with open(grub_cfg, "w") as f:
+        f.write("halt\n")
+    badesp = os.path.join(c.dir, "badesp.img")
+    subprocess.run(["sh", os.path.join(lib.ROOT, "tools/mkgrubdisk.sh"), badesp, grub_cfg],
+                   check=True)
+    with open(badesp, "r+b") as f:  # the ESP starts at LBA 2048 (tools/mkgrubdisk.sh)
+        f.seek(2048 * 512)
+        f.write(bytes(512))
+    ro = lib.guest_disk(c, "ro", mode="readonly")
+    rowrite = os.path.join(c.dir, "rowrite.img")
+    with open(rowrite, "wb") as f:
+        f.truncate(4 << 20)
+    subprocess.run(["sgdisk", "-o", "-n", "1:2048:+1M", "-t", "1:8300", rowrite], check=True,
+                   stdout=subprocess.DEVNULL)
+    return zero, badesp, ro, rowrite
+
+
+def check_no_boot(c, vsi, mapped):
+    """OVMF in vsi found nothing to boot on its disk and fell through to its
+    shell, whose mapping table shows the disk as mapped says, and no file system."""
+    c.expect(rf"\[{vsi}\] .*{BDS_NOT_FOUND}", 300)
+    c.expect(rf"\[{vsi}\] .*BdsDxe: starting Boot\d+ \"EFI Internal Shell\"", 120)
+    c.expect(rf"\[{vsi}\] .*in 1 seconds to skip", 120)
+    # The shell colours its output: ESC [ ... m, with ESC shown as '.'.
+    table = re.sub(r"\.\[[0-9;=]*[A-Za-z]", "", "\n".join(c.guest_lines(vsi)))
+    table = table[table.rfind("Mapping table"):]
+    c.check(re.search(mapped, table), f"{vsi}: the shell's mapping table lacks /{mapped}/:\n"
+            f"{table}")
+    c.check(not re.search(r"\bFS\d+:", table), f"{vsi}: the shell mapped a file system")
+    return table
+
+
+def test_bochs_ovmf_error_media(c):
+    """What a VSI shows when its disk cannot serve it, all in one boot (Bochs,
+    5 CPUs): OVMF on an all-zero export and OVMF on a GPT disk whose ESP is
+    corrupt (its FAT boot sector zeroed) each print BdsDxe's "Not Found" and
+    fall through to the UEFI shell, whose mapping table tells the two apart
+    (a partition, but no file system); Linux on a read-only export (qemu-nbd
+    -r) sees a read-only disk, its write fails with EPERM and it finishes;
+    hostile-virtio writes to its read-only export anyway and gets IOERR
+    for each write, which the hypervisor reports once and counts. The
+    servers' files do not change."""
+    zero, badesp, ro, rowrite = error_media_disks(c)
+    before = {p: sha256(p) for p in (ro, rowrite)}
+    iso = c.vsi_iso(ERROR_MEDIA_CFG, [OVMF_FD, "firmware.rom", "hostile-virtio.rom"])
+    nbd = "qemu-nbd -f raw -t -b 127.0.0.1"
+    servers = (f"{nbd} -p 10809 -x nomedia {zero} 2>{c.dir}/nomedia.log & "
+               f"{nbd} -p 10810 -x badesp {badesp} 2>{c.dir}/badesp.log & "
+               f"{nbd} -r -p 10811 -x ro {ro} 2>{c.dir}/ro.log & "
+               f"{nbd} -r -p 10812 -x rowrite {rowrite} 2>{c.dir}/rowrite.log")
+    t0 = time.monotonic()
+    c.machine = lib.hvrun.boot_bochs(c.dir, iso, cpus=5, megs=1024, nic=True, inside=servers)
+    c.expect(r"vsi ro: disk \d+ sectors, read-only at PCI 00:01\.0 \(virtio-blk\)", 300)
+    c.expect(r"vsi rowrite: disk 8192 sectors, read-only at PCI 00:01\.0", 300)
+    c.expect(r"\[rowrite\] GUEST hostile-virtio: the disk is read-only", 300)
+    c.expect(r"vsi rowrite: a write to its disk was refused with an I/O error: export "
+             r"'rowrite' is read-only on its server; more are only counted \('list'\)")
+    c.expect(r"\[rowrite\] GUEST hostile-virtio: done", 300)
+    exp = c.expect_guest_ok("rowrite")
+    c.check(any("read-only-writes-refused" in l for l in exp), "no read-only verdict")
+    m = c.console("list", r"\nrowrite +running[^\n]*\n(?:[^\n]*\n)*? +disk: export 'rowrite' "
+                  r"read-only, reads \d+, writes (\d+), refused as read-only (\d+), "
+                  r"I/O errors (\d+)\r?\n")
+    c.check(int(m.group(2)) >= 64 and m.group(1) == m.group(2) and m.group(3) == m.group(2),
+            f"rowrite: writes {m.group(1)}, refused {m.group(2)}, I/O errors {m.group(3)}: "
+            "want at least 64, all refused")
+    check_no_boot(c, "nomedia", r"BLK\d+: Alias\(s\):\s*\n +PciRoot\(0x0\)/Pci\(0x3,0x0\)\s*\n")
+    c.check("HD(" not in "\n".join(c.guest_lines("nomedia")), "nomedia: OVMF found a partition")
+    check_no_boot(c, "badesp", r"PciRoot\(0x0\)/Pci\(0x3,0x0\)/HD\(1,GPT,")
+    print(f"  both OVMF VSIs in their shells {time.monotonic() - t0:.1f} s after Bochs started")
+    for vsi in ("nomedia", "badesp"):  # their CPUs' time goes to Linux from here
+        c.console(f"stop {vsi}", rf"vsi {vsi}: stopped")
+    c.expect(r"\[ro\] .*hvtest: write to read-only /dev/vda2 refused: dd: error writing "
+             r"'/dev/vda2': Operation not permitted", lib.LINUX_TIMEOUT)
+    c.expect(r"\[ro\] .*hvtest: done", 300)
+    c.expect(r"vsi ro: powered off by the guest", 120)
+    print(f"  Linux done on its read-only disk {time.monotonic() - t0:.1f} s after Bochs started")
+    c.console("list", r"\nro +stopped[^\n]*\n(?:[^\n]*\n)*? +disk: export 'ro' read-only, "
+              r"reads [1-9]\d*, writes 0, refused as read-only 0, I/O errors 0\r?\n")
+    c.check(c.count(r"a write to its disk was refused") == 1,
+            "the refused writes were reported more than once")
+    c.expect_absent(r"hvtest: FAIL|Kernel panic|faulted and stopped|FATAL")
+    c.machine.stop()
+    for p, h in before.items():
+        c.check(sha256(p) == h, f"{os.path.basename(p)} changed on the server")
+
+
 CASES = [test_bochs_ovmf_to_bds, test_bochs_ovmf_boots_from_disk,
          test_bochs_ovmf_grub_poweroff, test_bochs_ovmf_linux_grub,
-         test_bochs_ovmf_installer_iso]
+         test_bochs_ovmf_installer_iso, test_bochs_ovmf_error_media]
