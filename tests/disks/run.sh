@@ -42,8 +42,10 @@ entry_key() {
 }
 
 # boot IMG ENTRY TAG [EXTRA_OPTIONS]: boots what ENTRY on IMG names, with IMG
-# as the virtio-blk disk; the console goes to $OUT/TAG.log. Sets BOOT_RC and
-# BOOT_MS (wall time of the whole QEMU run).
+# as the virtio-blk disk (read-only when RO_DRIVE is ",readonly=on"); the
+# console goes to $OUT/TAG.log. Sets BOOT_RC and BOOT_MS (wall time of the
+# whole QEMU run).
+RO_DRIVE=
 boot() {
 	img=$1 entry=$2 tag=$3 extra=${4:-}
 	dir=$OUT/$tag.files
@@ -60,7 +62,7 @@ boot() {
 		-nodefaults -display none -serial stdio -no-reboot \
 		-kernel "$dir/kernel" -initrd "$dir/initrd" \
 		-append "$options $extra" \
-		-drive "if=none,id=d0,format=raw,file=$img" \
+		-drive "if=none,id=d0,format=raw,file=$img$RO_DRIVE" \
 		-device virtio-blk-pci,disable-legacy=on,drive=d0 \
 		< /dev/null > "$OUT/$tag.log" 2>&1 || BOOT_RC=$?
 	BOOT_MS=$(($(now_ms) - t0))
@@ -160,6 +162,22 @@ for t in seqwrite seqread randread4k spawn randread4k-net; do
 		fail "bench $t: no parseable line (got '$line')"
 	fi
 done
+
+echo "== read-only disk"
+mkdisk "$OUT/ro.img" --name ro --mode readonly
+sum=$(sha256sum < "$OUT/ro.img")
+RO_DRIVE=,readonly=on
+boot "$OUT/ro.img" hvtest-1-pvh.conf readonly
+RO_DRIVE=''
+expect_markers readonly "hvtest: name ro mode readonly" \
+	"hvtest: write to read-only /dev/vda2 refused: dd: error writing '/dev/vda2': Operation not permitted" \
+	"hvtest: read-only /dev/vda2 reads" "hvtest: done"
+if [ "$(sha256sum < "$OUT/ro.img")" = "$sum" ]; then
+	pass "ro.img unchanged"
+else
+	fail "ro.img changed although QEMU served it read-only"
+fi
+rm -f "$OUT/ro.img"
 
 echo "== failure path: no disk"
 cp "$OUT/b.img" "$OUT/nodisk.img"
