@@ -166,6 +166,18 @@ memory = 512M
 rom = OVMF.fd
 firmware = ovmf
 disk = nbd://10.0.2.2:10809/linux
+
+[vsi native]
+cpus = 2
+memory = 256M
+rom = firmware.rom
+disk = nbd://10.0.2.2:10810/native
+
+[vsi evil]
+cpus = 3
+memory = 16M
+rom = hostile-virtio.rom
+disk = nbd://10.0.2.2:10811/evil
 """
 
 
@@ -176,31 +188,52 @@ def test_bochs_ovmf_linux_grub(c):
     partition): the guest finds its vCPU and IOAPIC in the ACPI tables the
     hypervisor served OVMF, mounts its root from the virtio-blk disk, writes
     its pattern to the NBD export and powers off; the server's file then
-    holds the pattern."""
+    holds the pattern. Beside it (Bochs, 4 CPUs) a VSI on our own firmware
+    boots the same kernel from its own export and writes its pattern, while
+    hostile-virtio attacks its own disk device with bad descriptors and
+    broken queues, all on the one service CPU: every attack gets its error
+    and both Linux guests finish."""
     image = os.path.join(c.dir, "linux.img")
     subprocess.run([sys.executable, os.path.join(lib.ROOT, "tools/mkdisk.py"), image, "--name",
                     "ovmf", "--layout", "grub", "--build", c.build], check=True,
                    stdout=subprocess.DEVNULL)
-    iso = c.vsi_iso(OVMF_LINUX_CFG, [OVMF_FD])
-    server = f"qemu-nbd -f raw -t -b 127.0.0.1 -p 10809 -x linux {image} 2>{c.dir}/qemu-nbd.log"
-    c.machine = lib.hvrun.boot_bochs(c.dir, iso, cpus=2, megs=1024, nic=True, inside=server)
+    native = lib.guest_disk(c, "native")
+    evil = os.path.join(c.dir, "evil.img")
+    with open(evil, "wb") as f:
+        f.truncate(4 << 20)
+    subprocess.run(["sgdisk", "-o", "-n", "1:2048:+1M", "-t", "1:8300", evil], check=True,
+                   stdout=subprocess.DEVNULL)
+    iso = c.vsi_iso(OVMF_LINUX_CFG, [OVMF_FD, "firmware.rom", "hostile-virtio.rom"])
+    nbd = "qemu-nbd -f raw -t -b 127.0.0.1"
+    servers = (f"{nbd} -p 10809 -x linux {image} 2>{c.dir}/qemu-nbd.log & "
+               f"{nbd} -p 10810 -x native {native} 2>{c.dir}/native.log & "
+               f"{nbd} -p 10811 -x evil {evil} 2>{c.dir}/evil.log")
+    c.machine = lib.hvrun.boot_bochs(c.dir, iso, cpus=4, megs=1536, nic=True, inside=servers)
     c.expect(r"vsi uefi: started")
     t1 = time.monotonic()
     c.expect(r"\[uefi\] .*GRUB: booting /boot/vmlinuz from hd0,gpt2", 300)
     t2 = time.monotonic()
+    c.expect(r"\[evil\] GUEST hostile-virtio: done", 600)
+    exp = c.expect_guest_ok("evil")
+    c.check(len(exp) >= 70, f"hostile-virtio printed {len(exp)} EXPECT lines, want 72")
     c.expect(r"\[uefi\] .*Linux version ", 600)
     t3 = time.monotonic()
     c.expect(r"\[uefi\] .*ACPI: FACP 0x[0-9A-F]+ [0-9A-F]+ \(v06 HVMICR")
     c.expect(r"\[uefi\] .*ACPI: DSDT 0x[0-9A-F]+ [0-9A-F]+ \(v02 HVMICR VSIPIIX")
     c.expect(r"\[uefi\] .*hvtest: root /dev/vda2 mounted: ext4", lib.LINUX_TIMEOUT)
-    c.expect(r"\[uefi\] .*hvtest: done", lib.LINUX_TIMEOUT)
-    t4 = time.monotonic()
-    c.expect(r"vsi uefi: powered off by the guest", 120)
-    print(f"  after the VSI started: GRUB {t2 - t1:.1f} s, Linux {t3 - t1:.1f} s, "
-          f"/init done {t4 - t1:.1f} s")
+    done = {}
+    for vsi in ("native", "uefi"):  # our firmware boots the kernel faster (PVH)
+        c.expect(rf"\[{vsi}\] .*hvtest: done", lib.LINUX_TIMEOUT)
+        done[vsi] = time.monotonic() - t1
+        c.expect(rf"vsi {vsi}: powered off by the guest", 120)
+    print(f"  after the VSIs started: GRUB {t2 - t1:.1f} s, Linux {t3 - t1:.1f} s, /init done "
+          f"{done['uefi']:.1f} s (OVMF), {done['native']:.1f} s (our firmware)")
+    c.console("list", r"\nevil +running")
     c.expect_absent(r"hvtest: FAIL|Kernel panic|faulted and stopped|soft lockup")
     c.machine.stop()
     lib.check_disk(c, image, "ovmf", part=3)
+    lib.check_disk(c, native, "native")
+    lib.check_disk(c, native, "ovmf", want_ok=False)
 
 
 OVMF_INSTALLER_CFG = """[hypervisor]
