@@ -46,7 +46,7 @@ static inline u32 be32_to_cpu(u32 v)
 
 /* VLAN tags: 802.1Q (C-tag), 802.1ad (S-tag), and the pre-standard QinQ type. */
 #define ETH_P_8021Q   0x8100
-#define ETH_P_8021AD  0x88a8
+#define ETH_P_8021AD  0x88A8
 #define ETH_P_QINQ    0x9100
 #define VLAN_HLEN     4
 #define VLAN_VID_MASK 0x0fff
