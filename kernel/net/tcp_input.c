@@ -186,7 +186,12 @@ static void tcp_syn_sent(struct tcp_conn *c, const struct tcp_seg *seg, const st
 	tcp_establish(c, seg);
 }
 
-/* RFC 9293 3.10.7.4 first check: does the segment overlap the receive window? */
+/*
+ * RFC 9293 3.10.7.4 first check: does the segment overlap the receive
+ * window? An empty segment may also sit at the right edge itself, as Linux
+ * takes it: a peer that sent a whole window, whose first segment was lost,
+ * acknowledges our data from there, and those ACKs must count.
+ */
 static bool tcp_acceptable(const struct tcp_conn *c, const struct tcp_seg *seg)
 {
 	u32 wnd = TCP_RCV_BUF - c->rcv_len, len = tcp_seg_len(seg);
@@ -195,7 +200,7 @@ static bool tcp_acceptable(const struct tcp_conn *c, const struct tcp_seg *seg)
 	if (wnd == 0)
 		return seg->seq == c->rcv_nxt;
 	if (len == 0)
-		return first < wnd;
+		return first <= wnd;
 	return first < wnd || last < wnd;
 }
 

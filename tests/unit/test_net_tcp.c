@@ -635,6 +635,33 @@ static void test_out_of_window(void **state)
 	assert_int_equal(tcp_state(c), TCP_ESTABLISHED);
 }
 
+/*
+ * The peer filled our whole window and its first segment was lost: its
+ * pure ACKs now carry seq = our right edge. Their ACK field still counts
+ * (as Linux accepts seq <= rcv_nxt + window): ignoring it stalled our
+ * sending until the peer's own retransmission came through.
+ */
+static void test_ack_at_right_edge(void **state)
+{
+	struct tcp_conn *c;
+	struct peer peer;
+	u32 seq;
+
+	(void)state;
+	c = establish(&peer, 65535, 0);
+	seq = peer.ack;
+	assert_int_equal(tcp_send(c, pattern, 3000, 10), 3000);
+	peer.seq += TCP_RCV_BUF; /* a window's worth sent, none of it arrived */
+	peer_ack(&peer, seq + 3000, 65535, 20);
+	assert_int_equal(stack.stats.tcp_out_of_window, 0);
+	assert_int_equal(c->snd_len, 0);
+	assert_int_equal(c->rto_at, 0);
+	/* One past the edge is still outside. */
+	peer.seq += 1;
+	peer_ack(&peer, seq + 3000, 65535, 30);
+	assert_int_equal(stack.stats.tcp_out_of_window, 1);
+}
+
 static void test_out_of_order_and_sack(void **state)
 {
 	struct tcp_conn *c;
@@ -1158,6 +1185,7 @@ int main(void)
 		cmocka_unit_test_setup(test_rst, setup),
 		cmocka_unit_test_setup(test_refused, setup),
 		cmocka_unit_test_setup(test_out_of_window, setup),
+		cmocka_unit_test_setup(test_ack_at_right_edge, setup),
 		cmocka_unit_test_setup(test_out_of_order_and_sack, setup),
 		cmocka_unit_test_setup(test_out_of_order_ranges_bounded, setup),
 		cmocka_unit_test_setup(test_fast_retransmit, setup),
