@@ -4,10 +4,11 @@
  * them for the CPU to read, and owns IRR, ISR and TPR while active:
  *
  *  - interrupts from any CPU land in the model's IRR, which serves as an
- *    inbox; before each VM entry this CPU moves them into the page and sets
- *    RVI, and the CPU delivers them when the guest can take them;
+ *    inbox; before each VM entry this CPU moves the one the guest takes at
+ *    that entry into the page and RVI, and the CPU delivers it (asm/vintr.h);
  *  - EOI and TPR writes are virtualised by the CPU; an EOI of a
- *    level-triggered vector (EOI-exit bitmap) exits, for the I/O APIC;
+ *    level-triggered vector (EOI-exit bitmap) exits, for the I/O APIC, and
+ *    so does every EOI while vectors wait in the inbox;
  *  - writes to the other registers exit after the fact (APIC-write) and go
  *    to the model, whose result is copied back to the page;
  *  - accesses the CPU does not virtualise (the timer's current count) exit
@@ -18,6 +19,7 @@
 #include <asm/msr.h>
 #include <asm/paging.h>
 #include <asm/spinlock.h>
+#include <asm/vintr.h>
 #include <asm/vmcs.h>
 #include <asm/vmx.h>
 #include <asm/vmx_exit.h>
@@ -199,41 +201,82 @@ static void update_eoi_exit(u32 n, u64 bits)
 	}
 }
 
-void apicv_before_entry(struct vcpu *vc)
+/* The guest takes an interrupt at this entry if one is deliverable (SDM 26.7.5). */
+static bool guest_can_take(void)
+{
+	return (vmcs_readl(GUEST_RFLAGS) & X86_RFLAGS_IF) &&
+	       !(vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) &
+		 (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS)) &&
+	       !(vmcs_readl(GUEST_PENDING_DBG_EXCEPTIONS) & PENDING_DBG_DELIVERABLE) &&
+	       !(vmcs_read32(VM_ENTRY_INTR_INFO_FIELD) & INTR_INFO_VALID_BIT) &&
+	       vmcs_read32(GUEST_ACTIVITY_STATE) == GUEST_ACTIVITY_ACTIVE;
+}
+
+/* Level-triggered vectors exit on EOI, for the I/O APIC; while vectors are held, all do. */
+static void sync_eoi_exit(struct vcpu *vc, bool all)
 {
 	struct vlapic *l = &vc->lapic;
+	bool all_changed = all != vc->arch.apicv_eoi_all;
+
+	vc->arch.apicv_eoi_all = all;
+	for (u32 n = 0; n < 4; n++) {
+		u32 lo = __atomic_load_n(&l->tmr[2 * n], __ATOMIC_RELAXED);
+		u32 hi = __atomic_load_n(&l->tmr[2 * n + 1], __ATOMIC_RELAXED);
+		if (!all_changed && lo == vc->arch.apicv_tmr[2 * n] &&
+		    hi == vc->arch.apicv_tmr[2 * n + 1])
+			continue;
+		vc->arch.apicv_tmr[2 * n] = lo;
+		vc->arch.apicv_tmr[2 * n + 1] = hi;
+		*reg(vc, VLAPIC_TMR + 32 * n) = lo;
+		*reg(vc, VLAPIC_TMR + 32 * n + 16) = hi;
+		update_eoi_exit(n, all ? ~0ULL : ((u64)hi << 32) | lo);
+	}
+}
+
+/*
+ * Pending vectors (the page's IRR and the inbox) are chosen from anew at
+ * every entry (asm/vintr.h): at most one goes to the page and RVI, the rest
+ * back to the inbox. True if the interrupt window is wanted for them.
+ */
+bool apicv_before_entry(struct vcpu *vc)
+{
+	struct vlapic *l = &vc->lapic;
+	struct vintr_choice c = { -1, false, false };
+	u32 pending[8], any = 0;
 	u64 now = 0;
-	int rvi, svi;
-	u32 status;
+	int svi;
 
 	if (!vc->arch.apicv_on)
-		return;
-	for (u32 i = 0; i < 8; i++) /* the inbox */
+		return false;
+	for (u32 i = 0; i < 8; i++) {
+		pending[i] = *reg(vc, VLAPIC_IRR + 16 * i);
 		if (__atomic_load_n(&l->irr[i], __ATOMIC_RELAXED))
-			*reg(vc, VLAPIC_IRR + 16 * i) |=
-			    __atomic_exchange_n(&l->irr[i], 0, __ATOMIC_SEQ_CST);
+			pending[i] |= __atomic_exchange_n(&l->irr[i], 0, __ATOMIC_SEQ_CST);
+		any |= pending[i];
+	}
 	if (vc->arch.apicv_dirty) {
 		vc->arch.apicv_dirty = false;
 		for (u32 i = 0; i < ARRAY_SIZE(mirrored); i++)
 			*reg(vc, mirrored[i]) = vlapic_read(l, mirrored[i], now);
 	}
-	for (u32 n = 0; n < 4; n++) {
-		u32 lo = __atomic_load_n(&l->tmr[2 * n], __ATOMIC_RELAXED);
-		u32 hi = __atomic_load_n(&l->tmr[2 * n + 1], __ATOMIC_RELAXED);
-		if (lo == vc->arch.apicv_tmr[2 * n] && hi == vc->arch.apicv_tmr[2 * n + 1])
-			continue;
-		/* Level-triggered vectors exit on EOI, so the I/O APIC sees it. */
-		vc->arch.apicv_tmr[2 * n] = lo;
-		vc->arch.apicv_tmr[2 * n + 1] = hi;
-		*reg(vc, VLAPIC_TMR + 32 * n) = lo;
-		*reg(vc, VLAPIC_TMR + 32 * n + 16) = hi;
-		update_eoi_exit(n, ((u64)hi << 32) | lo);
-	}
-	rvi = highest(vc, VLAPIC_IRR);
 	svi = highest(vc, VLAPIC_ISR);
+	if (any) {
+		c = vintr_choose(pending, svi, guest_can_take());
+		if (c.release >= 0)
+			pending[c.release / 32] &= ~BIT(c.release % 32);
+		for (u32 i = 0; i < 8; i++) {
+			*reg(vc, VLAPIC_IRR + 16 * i) = 0;
+			if (pending[i])
+				__atomic_or_fetch(&l->irr[i], pending[i], __ATOMIC_SEQ_CST);
+		}
+		if (c.release >= 0)
+			*reg(vc, VLAPIC_IRR + 16 * (c.release / 32)) = BIT(c.release % 32);
+	}
+	sync_eoi_exit(vc, c.held);
 	/* Always written: the CPU changes RVI and SVI itself as it delivers and EOIs. */
-	status = (rvi < 0 ? 0 : (u32)rvi) | ((svi < 0 ? 0 : (u32)svi) << 8);
-	vmcs_write16(GUEST_INTR_STATUS, (u16)status);
+	vmcs_write16(GUEST_INTR_STATUS,
+		     (u16)((c.release < 0 ? 0 : (u32)c.release) | ((svi < 0 ? 0 : (u32)svi) << 8)));
+	return c.irq_window;
 }
 
 int apicv_pending(const struct vcpu *vc)
@@ -266,12 +309,15 @@ enum exit_result apicv_handle_write(struct vcpu *vc)
 	return EXIT_RESUME;
 }
 
-/* EOI-induced exit (SDM 30.1.4): a level-triggered vector's EOI, for the I/O APIC. */
+/* EOI-induced exit (SDM 30.1.4): a level-triggered vector's EOI goes to the I/O APIC. */
 enum exit_result apicv_handle_eoi(struct vcpu *vc)
 {
 	u32 vector = vmcs_readl(EXIT_QUALIFICATION) & 0xff;
+	bool level =
+	    __atomic_load_n(&vc->lapic.tmr[vector / 32], __ATOMIC_ACQUIRE) & BIT(vector % 32);
 
-	if (vc->lapic.ops && vc->lapic.ops->eoi_level)
+	/* Edge vectors exit too while others are held: the next entry chooses again. */
+	if (level && vc->lapic.ops && vc->lapic.ops->eoi_level)
 		vc->lapic.ops->eoi_level(&vc->lapic, vector);
 	return EXIT_RESUME;
 }

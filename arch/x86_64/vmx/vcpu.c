@@ -389,7 +389,7 @@ static void set_irq_window(struct vcpu *vc, bool on)
 /*
  * Inject what is pending and allowed now, the NMI first (SDM 6.9 priority);
  * ask for the interrupt or NMI window otherwise. With APICv the CPU
- * delivers fixed interrupts itself (RVI).
+ * delivers fixed interrupts itself (RVI, apicv_before_entry()).
  */
 static void inject_pending(struct vcpu *vc)
 {
@@ -497,8 +497,9 @@ void vcpu_arch_run(struct vcpu *vc)
 			vc->run_state = VCPU_RUNNING;
 		}
 		arm_guest_timer(vc);
-		apicv_before_entry(vc);
 		inject_pending(vc);
+		if (apicv_before_entry(vc)) /* after inject_pending(): it sees what is injected */
+			set_irq_window(vc, true);
 		if (!a->launched && vc->vsi->id == 0 && vc->index == 0 &&
 		    selftest_enabled("bad-guest-state"))
 			vmcs_writel(GUEST_RFLAGS, 0); /* bit 1 must be 1: the entry must fail */

@@ -31,8 +31,12 @@ void apicv_mode_changed(struct vcpu *vc);
 void apicv_mark_dirty(struct vcpu *vc);
 /* True while the page holds IRR/ISR/TPR for this vCPU. */
 bool apicv_active(const struct vcpu *vc);
-/* Before VM entry: new interrupts into the page, RVI/SVI, registers, EOI-exit bitmap. */
-void apicv_before_entry(struct vcpu *vc);
+/*
+ * Before VM entry, after any event injection is set up: the interrupt the
+ * guest takes at this entry into the page and RVI, SVI, registers, EOI-exit
+ * bitmap. True if the interrupt window must be requested.
+ */
+bool apicv_before_entry(struct vcpu *vc);
 /* The vector the guest would take now (above its PPR), or -1. */
 int apicv_pending(const struct vcpu *vc);
 

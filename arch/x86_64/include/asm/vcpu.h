@@ -29,10 +29,11 @@ struct vcpu_arch {
 	bool window_requested;	  /* interrupt-window exiting is on */
 	bool timer_armed;	  /* a guest timer deadline is programmed */
 	/* APIC virtualisation (apicv.c) */
-	u64 vapic;	  /* the virtual-APIC page, 0 without APICv */
-	bool apicv_on;	  /* the page holds IRR/ISR/TPR now */
-	bool apicv_dirty; /* model registers to copy into the page */
-	u32 apicv_tmr[8]; /* TMR as last put in the EOI-exit bitmap */
+	u64 vapic;	    /* the virtual-APIC page, 0 without APICv */
+	bool apicv_on;	    /* the page holds IRR/ISR/TPR now */
+	bool apicv_dirty;   /* model registers to copy into the page */
+	u32 apicv_tmr[8];   /* TMR as last put in the EOI-exit bitmap */
+	bool apicv_eoi_all; /* vectors wait in the inbox: every EOI exits */
 };
 
 int vmx_enter(struct guest_regs *regs, int launched);
