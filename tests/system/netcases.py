@@ -20,11 +20,13 @@ OUTSIDE_IP = "10.9.0.1"  # the namespace's web server, outside every VSI network
 # The NBD servers: another address of the namespace, reached through slirp's
 # gateway. Not 10.0.2.2, which is where slirp's host forwards come from.
 STORAGE_IP = "10.9.0.2"
-# The flood: FLOODER sends echo requests to FLOOD_TARGET for FLOOD_S guest
-# seconds once the script opens GATE (every other VSI is busy by then); the
-# others keep reading their disks and pinging their gateways (BUSY, guest
-# seconds), which must go on during the flood.
-FLOODER, FLOOD_TARGET = "natvm", "10.0.3.1"
+# The floods: each FLOODERS VSI sends echo requests to its target for FLOOD_S
+# guest seconds once the script opens GATE (every other VSI is busy by then):
+# natvm to its gateway, which the hypervisor answers itself, and bridgevm to
+# slirp's, through the NIC that carries storage. The others keep reading
+# their disks and pinging their gateways (BUSY_S guest seconds), which must
+# go on during the floods.
+FLOODERS = {"natvm": "10.0.3.1", "bridgevm": "10.0.2.2"}
 FLOOD_S = 10
 BUSY_S = 50
 GATE_PORT = 9000
@@ -139,11 +141,12 @@ def test_bochs_vsi_networks(c):
     unreachable, and those frames are counted as storage drops; frames from
     a forged MAC or source address get no answer and are counted; while every
     VSI's own disk keeps working (each writes and checks its pattern, and
-    the server's file holds exactly that). Meanwhile FLOODER floods
-    FLOOD_TARGET (its gateway: the hypervisor answers every echo request on
-    the service CPU, which also runs every disk) once the others are busy:
-    their disk reads and pings must go on during the flood, and the flooder
-    must finish its own steps afterwards."""
+    the server's file holds exactly that). Meanwhile the FLOODERS flood
+    their targets (natvm its gateway: the hypervisor answers every echo
+    request on the service CPU, which also runs every disk; bridgevm slirp's
+    gateway, through the NIC that also carries storage) once the others are
+    busy: their disk reads and pings must go on during the floods, and the
+    flooders must finish their own steps afterwards."""
     names = ("natvm", "bridgevm", "srv", "cli")
     blob = os.path.join(c.dir, "www", "blob")
     os.makedirs(os.path.dirname(blob), exist_ok=True)
@@ -156,14 +159,15 @@ def test_bochs_vsi_networks(c):
     serve = (f"hvtest.serve=80 hvtest.serve_sectors={SERVE_SECTORS} hvtest.serve_n=1 "
              "hvtest.hold_s=1500")
     common = f"hvtest.sectors={PATTERN_SECTORS} hvtest.timeout=60 hvtest.xfer_s=600"
-    # natvm (FLOODER) floods once the gate opens; the others start their busy
+    # the FLOODERS flood once the gate opens; the others start their busy
     # rounds first (srv after its spoof, whose forged MAC would drop their pings)
-    flood = f"hvtest.wait={OUTSIDE_IP}:{GATE_PORT} hvtest.flood={FLOOD_TARGET},{FLOOD_S}"
+    flood = {n: f"hvtest.wait={OUTSIDE_IP}:{GATE_PORT} hvtest.flood={t},{FLOOD_S}"
+             for n, t in FLOODERS.items()}
     busy = {n: f"hvtest.busy={GATEWAYS[n]},{BUSY_S}" for n in names}
     append = {
-        "natvm": f"hvtest.net=dhcp {serve} {flood} hvtest.ping=10.0.3.1 {fetch} {storage} "
-                 "hvtest.spoof=10.0.3.1 hvtest.noreach=10.0.5.10:80",
-        "bridgevm": f"hvtest.net=dhcp {serve} {busy['bridgevm']} {fetch} {storage}",
+        "natvm": f"hvtest.net=dhcp {serve} {flood['natvm']} hvtest.ping=10.0.3.1 {fetch} "
+                 f"{storage} hvtest.spoof=10.0.3.1 hvtest.noreach=10.0.5.10:80",
+        "bridgevm": f"hvtest.net=dhcp {serve} {flood['bridgevm']} {fetch} {storage}",
         "srv": f"hvtest.net=dhcp {serve} hvtest.spoof=10.0.5.1 {busy['srv']} "
                f"hvtest.ping=10.0.5.1 {storage}",
         "cli": f"hvtest.net=dhcp {busy['cli']} hvtest.peer=10.0.5.10:80,{served_sha('srv')} "
@@ -202,7 +206,7 @@ def test_bochs_vsi_networks(c):
     timeout = lib.LINUX_TIMEOUT
     c.expect(r"\[natvm\] .*hvtest: net lease 10\.0\.3\.10/24 gw 10\.0\.3\.1", timeout=timeout)
     c.expect(r"\[bridgevm\] .*hvtest: net lease 10\.0\.2\.50/24 gw 10\.0\.2\.2", timeout=timeout)
-    flood = check_flood(c, names)
+    check_flood(c, names)
     for name in names:
         c.expect(rf"\[{name}\] .*hvtest: net done", timeout=timeout)
     for name in ("natvm", "bridgevm", "srv"):
@@ -257,29 +261,35 @@ def busy_rounds(text, name):
 
 
 def check_flood(c, names):
-    """Open the flooder's gate once every other VSI is busy; during the flood
-    each of them must complete disk reads and pings (busy rounds between the
-    flood's start and end on the console). Prints their round times before,
-    during and after the flood; returns the flood's frame count."""
-    others = [n for n in names if n != FLOODER]
+    """Open the flooders' gate once every other VSI is busy; while any flood
+    runs each of them must complete disk reads and pings (busy rounds between
+    the first flood's start and the last one's end on the console). Prints
+    their round times before, during and after; returns the frames each
+    flooder sent."""
+    others = [n for n in names if n not in FLOODERS]
     for name in others:
         c.expect(rf"\[{name}\] .*hvtest: net busy round 1:", timeout=lib.LINUX_TIMEOUT)
     open(os.path.join(c.dir, "gate"), "w").close()
-    start = c.expect(rf"\[{FLOODER}\] .*hvtest: net flood {re.escape(FLOOD_TARGET)} for "
-                     rf"{FLOOD_S}s started", timeout=lib.LINUX_TIMEOUT)
-    done = c.expect(rf"\[{FLOODER}\] .*hvtest: net flood {re.escape(FLOOD_TARGET)} done: "
-                    r"(\d+) frames", timeout=lib.LINUX_TIMEOUT)
+    text, frames, spans = None, {}, []
+    for name, target in FLOODERS.items():
+        rx = rf"\[{name}\] [^\n]*hvtest: net flood {re.escape(target)} "
+        c.expect(rx + rf"for {FLOOD_S}s started", timeout=lib.LINUX_TIMEOUT)
+        done = c.expect(rx + r"done: (\d+) frames", timeout=lib.LINUX_TIMEOUT)
+        frames[name] = int(done.group(1))
+        c.check(frames[name] >= 1000, f"{name}'s flood sent only {frames[name]} frames")
     for name in others:
         c.expect(rf"\[{name}\] .*hvtest: net busy \S+ done: \d+ rounds", timeout=lib.LINUX_TIMEOUT)
     text = c.machine.text
+    for name, target in FLOODERS.items():
+        rx = rf"\[{name}\] [^\n]*hvtest: net flood {re.escape(target)} "
+        spans.append((re.search(rx + "for", text).start(), re.search(rx + "done", text).start()))
+    start, end = min(s for s, _ in spans), max(e for _, e in spans)
     for name in others:
         rounds = busy_rounds(text, name)
-        phases = [[r for r in rounds if r[0] < start.start()],
-                  [r for r in rounds if start.start() < r[0] < done.start()],
-                  [r for r in rounds if r[0] > done.start()]]
-        print(f"  {name} busy rounds, disk/ping ms, before / during / after the flood: " +
+        phases = [[r for r in rounds if r[0] < start],
+                  [r for r in rounds if start < r[0] < end],
+                  [r for r in rounds if r[0] > end]]
+        print(f"  {name} busy rounds, disk/ping ms, before / during / after the floods: " +
               " / ".join(" ".join(f"{d}/{p}" for _, d, p in ph) or "-" for ph in phases))
-        c.check(phases[1], f"{name}: no disk read and ping finished during {FLOODER}'s flood")
-    frames = int(done.group(1))
-    c.check(frames >= 1000, f"the flood sent only {frames} frames")
+        c.check(phases[1], f"{name}: no disk read and ping finished during the floods")
     return frames
