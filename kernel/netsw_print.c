@@ -115,7 +115,7 @@ void netsw_print(void)
 		struct vport *p = &ns->vp[i];
 		const struct sw_port *sp = &ns->sw.ports[p->port];
 		struct virtio_net_stats s;
-		u64 resets;
+		struct virtio_pci_stats ps;
 		u8 status;
 
 		netsw_ip_text(sp->pol.ip, ip, sizeof(ip));
@@ -127,13 +127,15 @@ void netsw_print(void)
 						      : "(its own)");
 		print_counters("sent", sp->in);
 		print_counters("received", sp->out);
-		vnet_stats(p->n, &s, &status, &resets);
+		vnet_stats(p->n, &s, &ps, &status);
 		console_printf(
 		    "    device: status 0x%02x, tx %llu, rx %llu, tx bad %llu, rx no buffer %llu, "
-		    "rx bad buffer %llu, rx too small %llu, needs-reset %llu\n",
+		    "rx bad buffer %llu, rx too small %llu, needs-reset %llu, interrupts %llu, "
+		    "suppressed %llu\n",
 		    status, (unsigned long long)s.tx_frames, (unsigned long long)s.rx_frames,
 		    (unsigned long long)s.tx_bad, (unsigned long long)s.rx_no_buffer,
 		    (unsigned long long)s.rx_bad_buffer, (unsigned long long)s.rx_too_small,
-		    (unsigned long long)resets);
+		    (unsigned long long)ps.needs_reset, (unsigned long long)ps.irq_sent,
+		    (unsigned long long)ps.irq_suppressed);
 	}
 }

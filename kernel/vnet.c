@@ -96,12 +96,13 @@ int vnet_rx(struct vsi_net *n, const u8 *frame, size_t len)
 	return rc;
 }
 
-void vnet_stats(struct vsi_net *n, struct virtio_net_stats *out, u8 *status, u64 *needs_reset)
+void vnet_stats(struct vsi_net *n, struct virtio_net_stats *out, struct virtio_pci_stats *pci,
+		u8 *status)
 {
 	spin_lock(&n->lock);
 	*out = n->dev.stats;
+	*pci = n->dev.pci.stats;
 	*status = n->dev.pci.status;
-	*needs_reset = n->dev.pci.stats.needs_reset;
 	spin_unlock(&n->lock);
 }
 

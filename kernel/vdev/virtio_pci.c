@@ -202,6 +202,10 @@ void virtio_pci_notify_queue(struct virtio_pci *vp, u16 q)
 {
 	if (q >= vp->p.nr_queues)
 		return;
+	if (!vq_wants_interrupt(&vp->q[q].vq)) {
+		vp->stats.irq_suppressed++; /* 2.7.7.2: the driver polls */
+		return;
+	}
 	/* 4.1.4.5: the ISR queue bit is for INTx only */
 	if (!(vp->msix_ctrl & MSIX_CTRL_ENABLE_BIT))
 		vp->isr |= VIRTIO_ISR_QUEUE;

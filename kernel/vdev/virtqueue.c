@@ -20,10 +20,11 @@
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "virtio 1.x rings are little-endian");
 
-#define VQ_AVAIL_IDX  2 /* offsetof(struct virtq_avail, idx) */
-#define VQ_AVAIL_RING 4
-#define VQ_USED_IDX   2
-#define VQ_USED_RING  4
+#define VQ_AVAIL_FLAGS 0
+#define VQ_AVAIL_IDX   2 /* offsetof(struct virtq_avail, idx) */
+#define VQ_AVAIL_RING  4
+#define VQ_USED_IDX    2
+#define VQ_USED_RING   4
 
 /* Nothing is read or written across this point out of program order. */
 #define vq_barrier() __asm__ __volatile__("" ::: "memory")
@@ -233,6 +234,22 @@ int vq_push(struct virtqueue *vq, u16 head, u32 written)
 	vq->used_idx++;
 	vq_write16(used + VQ_USED_IDX, vq->used_idx);
 	return 0;
+}
+
+bool vq_wants_interrupt(struct virtqueue *vq)
+{
+	u8 *avail;
+
+	if (vq->broken)
+		return false;
+	avail = vq_map(vq, vq->avail_gpa, VQ_AVAIL_BYTES(vq->size));
+	if (!avail) {
+		vq_break(vq);
+		return false;
+	}
+	/* The used idx is stored before the flags are loaded (a full fence: store-load order). */
+	__asm__ __volatile__("mfence" ::: "memory");
+	return !(vq_read16(avail + VQ_AVAIL_FLAGS) & VIRTQ_AVAIL_F_NO_INTERRUPT);
 }
 
 /*

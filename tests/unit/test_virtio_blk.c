@@ -1636,6 +1636,29 @@ static void test_interrupt_routing_edge_cases(void **state)
 	assert_int_equal(s->irq_sent, 1);
 }
 
+/*
+ * VIRTQ_AVAIL_F_NO_INTERRUPT (2.7.7.2): a driver that polls, as Linux does
+ * from its completion handler, gets no message, only the used ring; once it
+ * clears the flag the next completion interrupts again.
+ */
+static void test_interrupt_suppressed(void **state)
+{
+	struct t *t = t_up(state, &default_opts, 16);
+	const struct virtio_pci_stats *s = &t->dev->pci.stats;
+
+	put16(t, AVAIL, VIRTQ_AVAIL_F_NO_INTERRUPT);
+	assert_int_equal(do_req(t, VIRTIO_BLK_T_IN, 0, DATA, 512), VIRTIO_BLK_S_OK);
+	assert_int_equal(t->nr_msi, 0);
+	assert_int_equal(s->irq_suppressed, 1);
+	assert_int_equal(get16(t, USED + 2), 1); /* completed all the same */
+	put16(t, AVAIL, 0);
+	assert_int_equal(do_req(t, VIRTIO_BLK_T_IN, 0, DATA, 512), VIRTIO_BLK_S_OK);
+	assert_int_equal(t->nr_msi, 1);
+	assert_true(last_msi_is(t, 1));
+	assert_int_equal(s->irq_suppressed, 1);
+	assert_int_equal(s->irq_sent, 1);
+}
+
 /* No DMA without bus mastering: nothing taken, and an io finishing then costs a reset. */
 static void test_bus_master_off(void **state)
 {
@@ -1805,6 +1828,7 @@ int main(void)
 		T(test_backend_errors),
 		T(test_msix_masking),
 		T(test_interrupt_routing_edge_cases),
+		T(test_interrupt_suppressed),
 		T(test_bus_master_off),
 		T(test_notify_and_cfg_window),
 		T(test_init_rejects),

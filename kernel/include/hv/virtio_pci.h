@@ -114,15 +114,16 @@ struct virtio_pci_params {
 };
 
 struct virtio_pci_stats {
-	u64 cfg_invalid;   /* config-space accesses with a bad size, alignment or offset */
-	u64 bar_invalid;   /* BAR accesses with a bad size, alignment or width for the register */
-	u64 bar_disabled;  /* BAR accesses while memory decoding was off */
-	u64 notifies;	   /* queue notifications written */
-	u64 irq_sent;	   /* MSI-X messages delivered */
-	u64 irq_pending;   /* messages held in the PBA because their vector was masked */
-	u64 irq_no_vector; /* events mapped to VIRTIO_MSI_NO_VECTOR: nothing sent */
-	u64 irq_no_msix;   /* events while MSI-X was disabled: no INTx, nothing sent */
-	u64 irq_no_master; /* events while bus mastering was off: nothing sent */
+	u64 cfg_invalid;    /* config-space accesses with a bad size, alignment or offset */
+	u64 bar_invalid;    /* BAR accesses with a bad size, alignment or width for the register */
+	u64 bar_disabled;   /* BAR accesses while memory decoding was off */
+	u64 notifies;	    /* queue notifications written */
+	u64 irq_sent;	    /* MSI-X messages delivered */
+	u64 irq_suppressed; /* used-buffer notifications the driver asked not to get */
+	u64 irq_pending;    /* messages held in the PBA because their vector was masked */
+	u64 irq_no_vector;  /* events mapped to VIRTIO_MSI_NO_VECTOR: nothing sent */
+	u64 irq_no_msix;    /* events while MSI-X was disabled: no INTx, nothing sent */
+	u64 irq_no_master;  /* events while bus mastering was off: nothing sent */
 	u64 features_refused; /* FEATURES_OK refused */
 	u64 resets;	      /* device resets (status 0 or function reset) */
 	u64 needs_reset;      /* times DEVICE_NEEDS_RESET was raised */
@@ -213,7 +214,7 @@ struct virtqueue *virtio_pci_queue_live(struct virtio_pci *vp, u16 q);
 bool virtio_pci_dma_allowed(const struct virtio_pci *vp);
 /* Features both sides agreed on; 0 before FEATURES_OK. */
 u64 virtio_pci_features(const struct virtio_pci *vp);
-/* Used-buffer notification for queue q (4.1.5.3). */
+/* Used-buffer notification for queue q (4.1.5.3), unless the driver suppressed it. */
 void virtio_pci_notify_queue(struct virtio_pci *vp, u16 q);
 /* Enter DEVICE_NEEDS_RESET and tell the driver (2.1.2), once per reset. */
 void virtio_pci_needs_reset(struct virtio_pci *vp);

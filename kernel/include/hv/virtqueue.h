@@ -112,6 +112,14 @@ int vq_pop(struct virtqueue *vq, struct vq_chain *c);
  */
 int vq_push(struct virtqueue *vq, u16 head, u32 written);
 /*
+ * After vq_push(): false if the driver asked for no used-buffer notification
+ * (VIRTQ_AVAIL_F_NO_INTERRUPT; 2.7.7.2, no VIRTIO_F_EVENT_IDX). The flags
+ * are read after the used idx is visible, so a driver that clears the flag
+ * and then looks at the used ring misses nothing. False too if the queue is
+ * broken (then set).
+ */
+bool vq_wants_interrupt(struct virtqueue *vq);
+/*
  * Copy len bytes between buf and a popped chain's device-writable (writable)
  * or device-readable bytes, from stream position pos, towards the guest when
  * to_guest. Callers keep pos + len inside the stream (bytes_in / bytes_out).

@@ -14,6 +14,7 @@
 struct vsi;
 struct vsi_net;
 struct virtio_net_stats;
+struct virtio_pci_stats;
 
 /* Service CPU. Create the device of a VSI with net = (0 if it has none). */
 int vnet_attach(struct vsi *v);
@@ -21,8 +22,9 @@ int vnet_attach(struct vsi *v);
 size_t vnet_tx(struct vsi_net *n, u8 *frame);
 /* Into the guest's next receive buffer: 0, or -ENOSPC (none posted), -errno. */
 int vnet_rx(struct vsi_net *n, const u8 *frame, size_t len);
-/* A copy of the device's counters, its status byte and how often it needed a reset. */
-void vnet_stats(struct vsi_net *n, struct virtio_net_stats *out, u8 *status, u64 *needs_reset);
+/* A copy of the device's counters, its function's (interrupts, resets) and its status byte. */
+void vnet_stats(struct vsi_net *n, struct virtio_net_stats *out, struct virtio_pci_stats *pci,
+		u8 *status);
 
 /* vCPU side. */
 u32 vnet_cfg_read(struct vsi_net *n, u32 reg, u32 size);
