@@ -8,7 +8,13 @@ disks on qemu-nbd at 10.9.0.2 in Bochs' network namespace:
 * cli reads 4 MiB from srv's server on the internal network, then pings it;
 * natvm (nat) pings its gateway, then downloads 4 MiB over HTTP from a web
   server outside (10.9.0.1, reached through NAT, the e1000 and slirp);
-* bridgevm (bridged, its own lease from slirp) downloads the same.
+* bridgevm (bridged, its own lease from slirp) downloads the same;
+* then the flood: cli reads its disk and pings srv in rounds (hvtest.busy:
+  256 sequential 512-byte O_DIRECT reads, each one NBD request through the
+  hypervisor, then 3 pings) while natvm floods its gateway for 10 s (four
+  `ping -i 0.001 -s 1400`: the hypervisor answers each on the service CPU,
+  which runs every disk's NBD client too). Each round's disk time before,
+  during and after the flood is the storage path's latency under that load.
 
 One transfer at a time: natvm and bridgevm wait at a gate (hvtest.wait, a
 port of 10.9.0.1 this script opens) until the transfer before theirs is done;
@@ -42,6 +48,8 @@ SERVE_SECTORS = MIB4 // 512
 OUTSIDE_IP = "10.9.0.1"  # the web server and the gates, outside every VSI network
 STORAGE_IP = "10.9.0.2"  # the NBD servers (not 10.0.2.2, where slirp's forwards come from)
 GATES = {"natvm": 9001, "bridgevm": 9002}
+BUSY_GATE, FLOOD_GATE = 9003, 9004  # cli's disk rounds, then natvm's flood
+FLOOD_S, BUSY_S = 10, 40
 TIMEOUT = 1500  # seconds of wall time for a step
 NAMES = ("natvm", "bridgevm", "srv", "cli")
 
@@ -106,12 +114,14 @@ def disks(work):
     with open(os.path.join(work, "www", "blob"), "wb") as f:
         f.write(data)
     fetch = f"hvtest.fetch=http://{OUTSIDE_IP}:8000/blob,{hashlib.sha256(data).hexdigest()}"
-    common = "hvtest.sectors=64 hvtest.timeout=60 hvtest.xfer_s=1500 hvtest.net=dhcp"
+    common = "hvtest.sectors=256 hvtest.timeout=60 hvtest.xfer_s=1500 hvtest.net=dhcp"
     steps = {
-        "natvm": f"hvtest.wait={OUTSIDE_IP}:{GATES['natvm']} hvtest.ping=10.0.3.1 {fetch}",
+        "natvm": f"hvtest.wait={OUTSIDE_IP}:{GATES['natvm']} hvtest.ping=10.0.3.1 {fetch} "
+                 f"hvtest.wait={OUTSIDE_IP}:{FLOOD_GATE} hvtest.flood=10.0.3.1,{FLOOD_S}",
         "bridgevm": f"hvtest.wait={OUTSIDE_IP}:{GATES['bridgevm']} {fetch}",
         "srv": f"hvtest.serve=80 hvtest.serve_sectors={SERVE_SECTORS} hvtest.hold_s={TIMEOUT}",
-        "cli": f"hvtest.peer=10.0.5.10:80,{served_sha('srv')} hvtest.ping=10.0.5.10",
+        "cli": f"hvtest.peer=10.0.5.10:80,{served_sha('srv')} hvtest.ping=10.0.5.10 "
+               f"hvtest.wait={OUTSIDE_IP}:{BUSY_GATE} hvtest.busy=10.0.5.10,{BUSY_S}",
     }
     out = {}
     for name in NAMES:
@@ -142,7 +152,8 @@ def run_guests(work, build):
                           f"{images[n]} 2>{work}/nbd-{n}.log" for i, n in enumerate(NAMES)] +
                          [f"python3 -m http.server --bind {OUTSIDE_IP} --directory {work}/www "
                           f"8000 >{work}/http.log 2>&1",
-                          f"python3 {work}/gate.py {work} {' '.join(map(str, GATES.values()))}"])
+                          f"python3 {work}/gate.py {work} "
+                          f"{' '.join(map(str, [*GATES.values(), BUSY_GATE, FLOOD_GATE]))}"])
               + " ; }")
     t0 = time.monotonic()
     m = hvrun.boot_bochs(work, iso, cpus=5, megs=1024, nic=True, inside=inside,
@@ -156,6 +167,11 @@ def run_guests(work, build):
             open(os.path.join(work, f"gate-{GATES[name]}"), "w").close()
             wait(m, rf"\[{name}\] [^\n]*hvtest: net fetch [^\n]*\n", f"{name}'s download",
                  work)
+        open(os.path.join(work, f"gate-{BUSY_GATE}"), "w").close()
+        wait(m, r"\[cli\] [^\n]*hvtest: net busy round 3:", "cli's third disk round", work)
+        open(os.path.join(work, f"gate-{FLOOD_GATE}"), "w").close()
+        wait(m, r"\[natvm\] [^\n]*hvtest: net flood \S+ done", "natvm's flood", work)
+        wait(m, r"\[cli\] [^\n]*hvtest: net busy \S+ done", "cli's disk rounds", work)
         start = len(m.text)
         m.write("net\r")
         m.wait_for(r"vsi cli: network[^\n]*\n(?:.*\n){0,6}?\s+device: [^\n]*\n", 120, start)
@@ -180,6 +196,21 @@ def raw_rates(path, build):
                           r"BENCH rand-read-qd32 [^\n]*\n")
     return {n: int(kib) * 1024 / 1e6 for n, kib in re.findall(
         r"BENCH (\S+) requests=\d+ size=\d+ qd=\d+ ms=\d+ kib_per_s=(\d+)", text)}
+
+
+def flood_rounds(text):
+    """cli's busy rounds before / during / after natvm's flood: lists of (disk ms, ping ms);
+    and the flood's frame count."""
+    start = re.search(r"\[natvm\] [^\n]*hvtest: net flood \S+ for", text)
+    done = re.search(r"\[natvm\] [^\n]*hvtest: net flood \S+ done: (\d+) frames", text)
+    phases = [[], [], []]
+    if not start or not done:
+        return phases, None
+    for r in re.finditer(r"\[cli\] [^\n]*hvtest: net busy round \d+: disk \d+ reads in (\d+) ms, "
+                         r"ping \S+ in (\d+) ms", text):
+        phase = 0 if r.start() < start.start() else 1 if r.start() < done.start() else 2
+        phases[phase].append((int(r.group(1)), int(r.group(2))))
+    return phases, int(done.group(1))
 
 
 def main():
@@ -227,12 +258,17 @@ def main():
     else:
         for label, v, ratio in rows:
             print(f"  {label:44} {v:>28}" + (f"   ratio {ratio}" if ratio else ""))
+    phases, frames = flood_rounds(text)
+    print(f"storage under natvm's flood of its gateway ({frames} frames in {FLOOD_S} s): cli's "
+          "rounds of 256 sequential 512-byte O_DIRECT reads, disk ms (per read) / 3 pings ms")
+    for label, ph in zip(("before", "during", "after"), phases):
+        print(f"  {label:6} " + (", ".join(f"{d} ({d / 256:.2f}) / {p}" for d, p in ph) or "-"))
     print("switch counters at the end (console `net`):")
     guest = re.compile(r"^\[(?:%s)\] " % "|".join(NAMES))  # guests' lines in between
     print("\n".join("  " + re.sub(r"^\[cpu\d+\] ", "", line)
                     for line in text[net_at:].splitlines()[1:]
                     if line.strip() and not guest.match(line)))
-    return 0 if all(r[1] != "-" for r in rows) else 1
+    return 0 if all(r[1] != "-" for r in rows) and all(phases) else 1
 
 
 if __name__ == "__main__":

@@ -141,12 +141,12 @@ def test_bochs_vsi_networks(c):
     unreachable, and those frames are counted as storage drops; frames from
     a forged MAC or source address get no answer and are counted; while every
     VSI's own disk keeps working (each writes and checks its pattern, and
-    the server's file holds exactly that). Meanwhile the FLOODERS flood
-    their targets (natvm its gateway: the hypervisor answers every echo
-    request on the service CPU, which also runs every disk; bridgevm slirp's
-    gateway, through the NIC that also carries storage) once the others are
-    busy: their disk reads and pings must go on during the floods, and the
-    flooders must finish their own steps afterwards."""
+    the server's file holds exactly that). Meanwhile natvm floods its
+    gateway (the hypervisor answers every echo request on the service CPU,
+    which also runs every disk) and bridgevm slirp's gateway (through the
+    NIC that also carries storage), once the internal pair is busy: their
+    disk reads and pings must go on during the floods, and the flooders
+    must finish their own steps afterwards."""
     names = ("natvm", "bridgevm", "srv", "cli")
     blob = os.path.join(c.dir, "www", "blob")
     os.makedirs(os.path.dirname(blob), exist_ok=True)
