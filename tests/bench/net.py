@@ -9,12 +9,14 @@ disks on qemu-nbd at 10.9.0.2 in Bochs' network namespace:
 * natvm (nat) pings its gateway, then downloads 4 MiB over HTTP from a web
   server outside (10.9.0.1, reached through NAT, the e1000 and slirp);
 * bridgevm (bridged, its own lease from slirp) downloads the same;
-* then the flood: cli reads its disk and pings srv in rounds (hvtest.busy:
-  256 sequential 512-byte O_DIRECT reads, each one NBD request through the
-  hypervisor, then 3 pings) while natvm floods its gateway for 10 s (four
-  `ping -i 0.001 -s 1400`: the hypervisor answers each on the service CPU,
-  which runs every disk's NBD client too). Each round's disk time before,
-  during and after the flood is the storage path's latency under that load.
+* then the flood: bridgevm reads its disk and pings its gateway in rounds
+  (hvtest.busy: 256 sequential 512-byte O_DIRECT reads, each one NBD
+  request through the hypervisor, then 3 pings) while natvm floods its own
+  gateway for 10 s (four `ping -i 0.001 -s 1400`: the hypervisor answers
+  each on the service CPU, which runs every disk's NBD client too). Each
+  round's disk time before, during and after the flood is the storage
+  path's latency under that load. (The internal pair cannot reach the
+  gates, which are outside.)
 
 One transfer at a time: natvm and bridgevm wait at a gate (hvtest.wait, a
 port of 10.9.0.1 this script opens) until the transfer before theirs is done;
@@ -48,7 +50,7 @@ SERVE_SECTORS = MIB4 // 512
 OUTSIDE_IP = "10.9.0.1"  # the web server and the gates, outside every VSI network
 STORAGE_IP = "10.9.0.2"  # the NBD servers (not 10.0.2.2, where slirp's forwards come from)
 GATES = {"natvm": 9001, "bridgevm": 9002}
-BUSY_GATE, FLOOD_GATE = 9003, 9004  # cli's disk rounds, then natvm's flood
+BUSY_GATE, FLOOD_GATE = 9003, 9004  # bridgevm's disk rounds, then natvm's flood
 FLOOD_S, BUSY_S = 10, 40
 TIMEOUT = 1500  # seconds of wall time for a step
 NAMES = ("natvm", "bridgevm", "srv", "cli")
@@ -118,10 +120,10 @@ def disks(work):
     steps = {
         "natvm": f"hvtest.wait={OUTSIDE_IP}:{GATES['natvm']} hvtest.ping=10.0.3.1 {fetch} "
                  f"hvtest.wait={OUTSIDE_IP}:{FLOOD_GATE} hvtest.flood=10.0.3.1,{FLOOD_S}",
-        "bridgevm": f"hvtest.wait={OUTSIDE_IP}:{GATES['bridgevm']} {fetch}",
+        "bridgevm": f"hvtest.wait={OUTSIDE_IP}:{GATES['bridgevm']} {fetch} "
+                    f"hvtest.wait={OUTSIDE_IP}:{BUSY_GATE} hvtest.busy=10.0.2.2,{BUSY_S}",
         "srv": f"hvtest.serve=80 hvtest.serve_sectors={SERVE_SECTORS} hvtest.hold_s={TIMEOUT}",
-        "cli": f"hvtest.peer=10.0.5.10:80,{served_sha('srv')} hvtest.ping=10.0.5.10 "
-               f"hvtest.wait={OUTSIDE_IP}:{BUSY_GATE} hvtest.busy=10.0.5.10,{BUSY_S}",
+        "cli": f"hvtest.peer=10.0.5.10:80,{served_sha('srv')} hvtest.ping=10.0.5.10",
     }
     out = {}
     for name in NAMES:
@@ -168,10 +170,11 @@ def run_guests(work, build):
             wait(m, rf"\[{name}\] [^\n]*hvtest: net fetch [^\n]*\n", f"{name}'s download",
                  work)
         open(os.path.join(work, f"gate-{BUSY_GATE}"), "w").close()
-        wait(m, r"\[cli\] [^\n]*hvtest: net busy round 3:", "cli's third disk round", work)
+        wait(m, r"\[bridgevm\] [^\n]*hvtest: net busy round 3:", "bridgevm's third disk round",
+             work)
         open(os.path.join(work, f"gate-{FLOOD_GATE}"), "w").close()
         wait(m, r"\[natvm\] [^\n]*hvtest: net flood \S+ done", "natvm's flood", work)
-        wait(m, r"\[cli\] [^\n]*hvtest: net busy \S+ done", "cli's disk rounds", work)
+        wait(m, r"\[bridgevm\] [^\n]*hvtest: net busy \S+ done", "bridgevm's disk rounds", work)
         start = len(m.text)
         m.write("net\r")
         m.wait_for(r"vsi cli: network[^\n]*\n(?:.*\n){0,6}?\s+device: [^\n]*\n", 120, start)
@@ -199,14 +202,14 @@ def raw_rates(path, build):
 
 
 def flood_rounds(text):
-    """cli's busy rounds before / during / after natvm's flood: lists of (disk ms, ping ms);
+    """bridgevm's busy rounds before / during / after natvm's flood: lists of (disk ms, ping ms);
     and the flood's frame count."""
     start = re.search(r"\[natvm\] [^\n]*hvtest: net flood \S+ for", text)
     done = re.search(r"\[natvm\] [^\n]*hvtest: net flood \S+ done: (\d+) frames", text)
     phases = [[], [], []]
     if not start or not done:
         return phases, None
-    for r in re.finditer(r"\[cli\] [^\n]*hvtest: net busy round \d+: disk \d+ reads in (\d+) ms, "
+    for r in re.finditer(r"\[bridgevm\] [^\n]*hvtest: net busy round \d+: disk \d+ reads in (\d+) ms, "
                          r"ping \S+ in (\d+) ms", text):
         phase = 0 if r.start() < start.start() else 1 if r.start() < done.start() else 2
         phases[phase].append((int(r.group(1)), int(r.group(2))))
@@ -259,7 +262,7 @@ def main():
         for label, v, ratio in rows:
             print(f"  {label:44} {v:>28}" + (f"   ratio {ratio}" if ratio else ""))
     phases, frames = flood_rounds(text)
-    print(f"storage under natvm's flood of its gateway ({frames} frames in {FLOOD_S} s): cli's "
+    print(f"storage under natvm's flood of its gateway ({frames} frames in {FLOOD_S} s): bridgevm's "
           "rounds of 256 sequential 512-byte O_DIRECT reads, disk ms (per read) / 3 pings ms")
     for label, ph in zip(("before", "during", "after"), phases):
         print(f"  {label:6} " + (", ".join(f"{d} ({d / 256:.2f}) / {p}" for d, p in ph) or "-"))
